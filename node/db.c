@@ -1,0 +1,315 @@
+/* Storage; see db.h. */
+#include "db.h"
+#include "log.h"
+#include "schema.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STMT_CACHE 64
+
+struct cached {
+    char *sql;
+    unsigned hash;
+    sqlite3_stmt *st;
+};
+
+struct db {
+    sqlite3 *h;
+    struct cached cache[STMT_CACHE];
+    int ncache;
+};
+
+static unsigned hash_str(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+int db_schema_version(void)
+{
+    int n = 0;
+    while (schema_migrations[n])
+        n++;
+    return n;
+}
+
+int db_exec(db *d, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(d->h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        log_event(LOG_ERROR, "db.exec", "error", msg ? msg : "?", NULL);
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int migrate(db *d, char *err, size_t errlen)
+{
+    int current = 0;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(d->h, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        current = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    int target = db_schema_version();
+    if (current > target) {
+        snprintf(err, errlen,
+                 "database schema version %d is newer than this program (%d); "
+                 "upgrade dinet",
+                 current, target);
+        return -1;
+    }
+    for (int v = current; v < target; v++) {
+        /* Each migration and its version bump commit together, so a crash
+         * leaves the database at a whole version. */
+        if (db_begin(d))
+            goto fail;
+        char *msg = NULL;
+        if (sqlite3_exec(d->h, schema_migrations[v], NULL, NULL, &msg) != SQLITE_OK) {
+            snprintf(err, errlen, "migration %d failed: %s", v + 1, msg ? msg : "?");
+            sqlite3_free(msg);
+            db_rollback(d);
+            return -1;
+        }
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", v + 1);
+        if (db_exec(d, pragma) || db_commit(d)) {
+            db_rollback(d);
+            goto fail;
+        }
+        char vs[16];
+        snprintf(vs, sizeof vs, "%d", v + 1);
+        log_event(LOG_DEBUG, "db.migrated", "version", vs, NULL);
+    }
+    return 0;
+fail:
+    snprintf(err, errlen, "migration failed: %s", sqlite3_errmsg(d->h));
+    return -1;
+}
+
+int db_open(const char *path, db **out, char *err, size_t errlen)
+{
+    db *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (sqlite3_open_v2(path, &d->h,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, d->h ? sqlite3_errmsg(d->h) : "cannot open");
+        db_close(d);
+        return -1;
+    }
+    sqlite3_busy_timeout(d->h, 10000);
+    /* WAL: readers never block the writer. synchronous=NORMAL in WAL mode
+     * loses no committed transaction when the process dies (kill -9); only
+     * an OS crash or power loss can roll back the last commits. */
+    if (db_exec(d, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                   "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;")) {
+        snprintf(err, errlen, "%s: cannot configure database: %s", path, sqlite3_errmsg(d->h));
+        db_close(d);
+        return -1;
+    }
+    if (migrate(d, err, errlen)) {
+        db_close(d);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+void db_close(db *d)
+{
+    if (!d)
+        return;
+    for (int i = 0; i < d->ncache; i++) {
+        sqlite3_finalize(d->cache[i].st);
+        free(d->cache[i].sql);
+    }
+    sqlite3_close(d->h);
+    free(d);
+}
+
+sqlite3 *db_handle(db *d)
+{
+    return d->h;
+}
+
+sqlite3_stmt *db_stmt(db *d, const char *sql)
+{
+    unsigned h = hash_str(sql);
+    for (int i = 0; i < d->ncache; i++) {
+        if (d->cache[i].hash == h && strcmp(d->cache[i].sql, sql) == 0) {
+            sqlite3_reset(d->cache[i].st);
+            sqlite3_clear_bindings(d->cache[i].st);
+            return d->cache[i].st;
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v3(d->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        log_event(LOG_ERROR, "db.prepare", "error", sqlite3_errmsg(d->h), "sql", sql, NULL);
+        return NULL;
+    }
+    if (d->ncache == STMT_CACHE) {
+        /* Full: evict the oldest entry. Dynamic filter queries can produce
+         * many shapes; the common ones get re-cached quickly. */
+        sqlite3_finalize(d->cache[0].st);
+        free(d->cache[0].sql);
+        memmove(&d->cache[0], &d->cache[1], sizeof d->cache[0] * (STMT_CACHE - 1));
+        d->ncache--;
+    }
+    char *copy = strdup(sql);
+    if (!copy) {
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    d->cache[d->ncache++] = (struct cached){copy, h, st};
+    return st;
+}
+
+void db_done(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+static int param(sqlite3_stmt *st, const char *name)
+{
+    int i = sqlite3_bind_parameter_index(st, name);
+    if (!i)
+        log_event(LOG_ERROR, "db.bind", "missing", name, "sql", sqlite3_sql(st), NULL);
+    return i;
+}
+
+void db_bind_text(sqlite3_stmt *st, const char *name, const char *v)
+{
+    int i = param(st, name);
+    if (!i)
+        return;
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+void db_bind_int(sqlite3_stmt *st, const char *name, long long v)
+{
+    int i = param(st, name);
+    if (i)
+        sqlite3_bind_int64(st, i, v);
+}
+
+int db_exec_stmt(sqlite3_stmt *st)
+{
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    }
+    int ok = rc == SQLITE_DONE ? 0 : -1;
+    if (ok)
+        log_event(LOG_ERROR, "db.step", "error", sqlite3_errmsg(sqlite3_db_handle(st)), "sql",
+                  sqlite3_sql(st), NULL);
+    db_done(st);
+    return ok;
+}
+
+int db_begin(db *d)
+{
+    return sqlite3_exec(d->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+int db_commit(db *d)
+{
+    return sqlite3_exec(d->h, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+void db_rollback(db *d)
+{
+    if (!sqlite3_get_autocommit(d->h))
+        sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static char *thread_path;
+static pthread_key_t thread_key;
+static pthread_once_t thread_once = PTHREAD_ONCE_INIT;
+
+static void thread_destroy(void *p)
+{
+    db_close(p);
+}
+
+static void thread_key_make(void)
+{
+    pthread_key_create(&thread_key, thread_destroy);
+}
+
+void db_thread_init(const char *path)
+{
+    pthread_once(&thread_once, thread_key_make);
+    free(thread_path);
+    thread_path = strdup(path);
+}
+
+db *db_thread(void)
+{
+    pthread_once(&thread_once, thread_key_make);
+    db *d = pthread_getspecific(thread_key);
+    if (d)
+        return d;
+    char err[512];
+    if (!thread_path || db_open(thread_path, &d, err, sizeof err)) {
+        log_event(LOG_ERROR, "db.open", "error", thread_path ? err : "no path", NULL);
+        return NULL;
+    }
+    pthread_setspecific(thread_key, d);
+    return d;
+}
+
+void db_thread_close_current(void)
+{
+    pthread_once(&thread_once, thread_key_make);
+    db *d = pthread_getspecific(thread_key);
+    if (d) {
+        db_close(d);
+        pthread_setspecific(thread_key, NULL);
+    }
+}
+
+int db_backup(db *d, const char *dest, char *err, size_t errlen)
+{
+    sqlite3 *to = NULL;
+    int rc = -1;
+    if (sqlite3_open(dest, &to) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", dest, to ? sqlite3_errmsg(to) : "cannot open");
+        goto out;
+    }
+    sqlite3_backup *b = sqlite3_backup_init(to, "main", d->h, "main");
+    if (!b) {
+        snprintf(err, errlen, "backup: %s", sqlite3_errmsg(to));
+        goto out;
+    }
+    /* Copy in steps so that writers of a running node are not blocked for
+     * the whole copy; a change made meanwhile restarts the copy. */
+    int step;
+    while ((step = sqlite3_backup_step(b, 256)) == SQLITE_OK || step == SQLITE_BUSY ||
+           step == SQLITE_LOCKED)
+        sqlite3_sleep(5);
+    sqlite3_backup_finish(b);
+    if (step != SQLITE_DONE) {
+        snprintf(err, errlen, "backup: %s", sqlite3_errstr(step));
+        goto out;
+    }
+    rc = 0;
+out:
+    sqlite3_close(to);
+    return rc;
+}

@@ -1,0 +1,59 @@
+/* Storage: one SQLite database per node in WAL mode with foreign keys on.
+ *
+ * Every thread has its own connection (SQLite connections are not shared
+ * across threads here). Statements are prepared once per connection and
+ * cached; callers bind parameters by name and never interpolate values into
+ * SQL text. Writes run inside BEGIN IMMEDIATE so that a writer takes the
+ * write lock before it reads what it is about to change. */
+#ifndef DINET_DB_H
+#define DINET_DB_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct db db;
+
+/* Opens (creating if needed) the database at path, sets the pragmas and
+ * applies pending migrations. Returns 0 and *out, or -1 with err. */
+int db_open(const char *path, db **out, char *err, size_t errlen);
+void db_close(db *d);
+sqlite3 *db_handle(db *d);
+
+/* The schema version this build writes (PRAGMA user_version after migrate). */
+int db_schema_version(void);
+
+/* Returns a cached prepared statement for sql, reset and with bindings
+ * cleared, or NULL on a prepare error (logged). The statement belongs to the
+ * cache: do not finalize it. Call db_done(stmt) when finished with it. */
+sqlite3_stmt *db_stmt(db *d, const char *sql);
+void db_done(sqlite3_stmt *st);
+
+/* Binding helpers by parameter name (":name"). Missing names are a
+ * programming error and are logged. NULL text binds SQL NULL. */
+void db_bind_text(sqlite3_stmt *st, const char *name, const char *v);
+void db_bind_int(sqlite3_stmt *st, const char *name, long long v);
+
+/* Runs a statement that returns no rows (or ignores them). 0 on success. */
+int db_exec_stmt(sqlite3_stmt *st);
+/* Runs SQL text without parameters (schema, pragmas). */
+int db_exec(db *d, const char *sql);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. db_begin waits for the write lock up
+ * to the busy timeout. Return 0 on success. */
+int db_begin(db *d);
+int db_commit(db *d);
+void db_rollback(db *d);
+
+/* Per-thread connections for the server. db_thread_init sets the path once;
+ * db_thread returns this thread's connection, opening it on first use, or
+ * NULL when it cannot be opened. Connections close when their thread ends;
+ * db_thread_close_current closes the calling thread's one explicitly. */
+void db_thread_init(const char *path);
+db *db_thread(void);
+void db_thread_close_current(void);
+
+/* Online backup of the open database into the file dest (overwritten). */
+int db_backup(db *d, const char *dest, char *err, size_t errlen);
+
+#endif

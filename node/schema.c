@@ -1,0 +1,109 @@
+/* Schema migrations; see schema.h. */
+#include "schema.h"
+
+#include <stddef.h>
+
+const char *const schema_migrations[] = {
+    /* 1: node foundation */
+    "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
+
+    /* The LIK taxonomy is data, versioned, so a later concept can replace it. */
+    "CREATE TABLE taxonomy(\n"
+    "  code TEXT PRIMARY KEY,\n"
+    "  kind TEXT NOT NULL CHECK(kind IN ('field','theme')),\n"
+    "  scheme TEXT NOT NULL,\n"
+    "  position INTEGER NOT NULL,\n"
+    "  name_de TEXT NOT NULL,\n"
+    "  name_en TEXT NOT NULL,\n"
+    "  retired INTEGER NOT NULL DEFAULT 0);\n"
+    "INSERT INTO taxonomy(code,kind,scheme,position,name_de,name_en) VALUES\n"
+    " ('HF1','field','LIK2020',1,'Aufnahme, Erstorientierung, Erstintegration',"
+    "'Reception, initial orientation, initial integration'),\n"
+    " ('HF2','field','LIK2020',2,'Beratung, Begleitung und Betreuung',"
+    "'Counselling, accompaniment and support'),\n"
+    " ('HF3','field','LIK2020',3,'Bildungsintegration und Sprachförderung',"
+    "'Integration through education and language support'),\n"
+    " ('HF4','field','LIK2020',4,'Berufliche Integration','Labour market integration'),\n"
+    " ('HF5','field','LIK2020',5,'Gesellschaftliche Teilhabe und Integration',"
+    "'Social participation and integration'),\n"
+    " ('HF6','field','LIK2020',6,'Gesundheit und Pflege','Health and care'),\n"
+    " ('HF7','field','LIK2020',7,'Antidiskriminierung und Radikalisierungsprävention',"
+    "'Anti-discrimination and prevention of radicalisation'),\n"
+    " ('QT1','theme','LIK2020',1,'Interkulturelle Sensibilisierung und Öffnung',"
+    "'Intercultural awareness and opening'),\n"
+    " ('QT2','theme','LIK2020',2,'Sprachmittlung und Verständigung',"
+    "'Language mediation and communication'),\n"
+    " ('QT3','theme','LIK2020',3,'Gesellschaftliches Engagement und Partizipation – Engagement "
+    "von und für Migrantinnen und Migranten',"
+    "'Civic engagement and participation – engagement by and for migrants');\n"
+
+    /* All public records share one table: organisations, measures and
+     * progress entries. `doc` is the JSON the API serves, rendered at write
+     * time so that reads are a straight copy. Typed columns exist only for
+     * filtering and ordering. A deleted record keeps its row as a tombstone. */
+    "CREATE TABLE records(\n"
+    "  seq INTEGER PRIMARY KEY,\n"
+    "  id TEXT NOT NULL UNIQUE,\n"
+    "  kind TEXT NOT NULL CHECK(kind IN ('organisation','measure','progress')),\n"
+    "  version INTEGER NOT NULL CHECK(version >= 1),\n"
+    "  created TEXT NOT NULL,\n"
+    "  updated TEXT NOT NULL,\n"
+    "  deleted TEXT,\n"
+    "  parent TEXT,\n"
+    "  title TEXT NOT NULL,\n"
+    "  status TEXT,\n"
+    "  progress INTEGER,\n"
+    "  start_date TEXT,\n"
+    "  end_date TEXT,\n"
+    "  org_kind TEXT,\n"
+    "  doc TEXT NOT NULL);\n"
+    "CREATE INDEX records_list ON records(kind, deleted, seq);\n"
+    "CREATE INDEX records_parent ON records(parent, seq) WHERE parent IS NOT NULL;\n"
+    /* Terms a record is tagged with, for filters: taxonomy codes (HF1, QT2),
+     * organisation links (org:ID) and languages (lang:de). */
+    "CREATE TABLE record_terms(\n"
+    "  term TEXT NOT NULL,\n"
+    "  seq INTEGER NOT NULL REFERENCES records(seq) ON DELETE CASCADE,\n"
+    "  PRIMARY KEY(term, seq)) WITHOUT ROWID;\n"
+    "CREATE INDEX record_terms_seq ON record_terms(seq);\n"
+    /* Trigram full-text index so that parts of German compounds match
+     * ('sprach' finds 'Sprachförderung'). rowid = records.seq. */
+    "CREATE VIRTUAL TABLE record_fts USING fts5(title, body, tokenize='trigram');\n"
+    /* Change history: one row per write with the changed fields
+     * {field: {from, to}}. */
+    "CREATE TABLE history(\n"
+    "  hseq INTEGER PRIMARY KEY,\n"
+    "  record_id TEXT NOT NULL,\n"
+    "  version INTEGER NOT NULL,\n"
+    "  at TEXT NOT NULL,\n"
+    "  actor TEXT NOT NULL,\n"
+    "  op TEXT NOT NULL CHECK(op IN ('create','update','delete')),\n"
+    "  changes TEXT NOT NULL);\n"
+    "CREATE INDEX history_record ON history(record_id, hseq);\n"
+
+    "CREATE TABLE users(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  name TEXT NOT NULL UNIQUE COLLATE NOCASE,\n"
+    "  role TEXT NOT NULL CHECK(role IN ('admin','editor','moderator','viewer')),\n"
+    "  pwhash TEXT NOT NULL,\n"
+    "  disabled INTEGER NOT NULL DEFAULT 0,\n"
+    "  created TEXT NOT NULL);\n"
+    "CREATE TABLE sessions(\n"
+    "  token_hash TEXT PRIMARY KEY,\n"
+    "  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,\n"
+    "  csrf TEXT NOT NULL,\n"
+    "  created TEXT NOT NULL,\n"
+    "  expires INTEGER NOT NULL);\n"
+    "CREATE TABLE api_tokens(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  name TEXT NOT NULL UNIQUE,\n"
+    "  token_hash TEXT NOT NULL UNIQUE,\n"
+    "  role TEXT NOT NULL CHECK(role IN ('admin','editor','moderator','viewer')),\n"
+    "  created TEXT NOT NULL,\n"
+    "  revoked TEXT);\n"
+    /* Failed logins, per account ('user:NAME') and per client ('addr:IP'). */
+    "CREATE TABLE login_failures(key TEXT NOT NULL, at INTEGER NOT NULL);\n"
+    "CREATE INDEX login_failures_key ON login_failures(key, at);\n",
+
+    NULL,
+};

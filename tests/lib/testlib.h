@@ -1,0 +1,89 @@
+/* Test support shared by unit and API tests.
+ *
+ * Assertions count and report failures but do not abort, so one run shows
+ * every broken expectation. A test program ends with `return tl_done();`,
+ * which prints "N passed, M failed" and returns the process exit code.
+ *
+ * The server helpers start the real `dinet` binary (path from $DINET_BIN) on
+ * 127.0.0.1 port 0 and drive it with libcurl over real HTTP. */
+#ifndef DINET_TESTLIB_H
+#define DINET_TESTLIB_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <jansson.h>
+
+extern int tl_passed, tl_failed;
+
+void tl_check(int ok, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#define CHECK(cond, ...) tl_check(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
+#define CHECK_STR(a, b, what)                                                                      \
+    do {                                                                                           \
+        const char *tl_a_ = (a), *tl_b_ = (b);                                                    \
+        tl_check(tl_a_ && tl_b_ && strcmp(tl_a_, tl_b_) == 0, __FILE__, __LINE__,                  \
+                 "%s: got '%s', want '%s'", what, tl_a_ ? tl_a_ : "(null)",                        \
+                 tl_b_ ? tl_b_ : "(null)");                                                        \
+    } while (0)
+#define CHECK_INT(a, b, what)                                                                      \
+    do {                                                                                           \
+        long long tl_a_ = (long long)(a), tl_b_ = (long long)(b);                                  \
+        tl_check(tl_a_ == tl_b_, __FILE__, __LINE__, "%s: got %lld, want %lld", what, tl_a_,      \
+                 tl_b_);                                                                           \
+    } while (0)
+
+/* Prints the summary line and returns 0 when nothing failed, else 1. */
+int tl_done(void);
+
+/* Reads a whole file into a NUL-terminated malloc'd buffer; *len gets the size
+ * (may be NULL). Returns NULL when the file cannot be read. */
+char *tl_read_file(const char *path, size_t *len);
+
+/* Path of a file under tests/vectors ($DINET_VECTORS); static buffer. */
+const char *tl_vector(const char *rel);
+
+/* Creates a fresh empty temporary directory and returns its path (static
+ * storage per call, caller copies if needed; freed by the OS at exit). */
+char *tl_tmpdir(const char *tag);
+
+/* Runs the dinet binary with argv (NULL-terminated, without argv[0]); feeds
+ * `input` to its stdin when non-NULL; captures stdout into *out (malloc'd,
+ * may be NULL). Returns the exit status, or -1 when it could not run. */
+int tl_dinet(const char *input, char **out, const char *const *argv);
+
+/* A running server. */
+typedef struct tl_server {
+    pid_t pid;
+    int port;
+    char base[64]; /* "http://127.0.0.1:PORT" */
+    char data[512];
+} tl_server;
+
+/* Starts `dinet serve --data DATA --listen 127.0.0.1:0` and waits until it
+ * printed its port. Returns 0 on success. */
+int tl_server_start(tl_server *s, const char *data);
+/* Sends SIGTERM and waits; returns the exit status. */
+int tl_server_stop(tl_server *s);
+/* Sends SIGKILL and waits. */
+void tl_server_kill(tl_server *s);
+
+/* An HTTP exchange. Headers are "Name: value" strings. */
+typedef struct tl_resp {
+    long status;
+    char *body;
+    size_t len;
+    char *headers; /* raw response header block */
+    json_t *json;  /* parsed body when it is JSON, else NULL */
+} tl_resp;
+
+/* Performs one request. `hdrs` is a NULL-terminated list or NULL; `body` may
+ * be NULL. A cookie jar file keeps cookies between calls when `jar` is set.
+ * Returns 0 when a response came back (any status). */
+int tl_http(tl_resp *r, const char *method, const char *url, const char *const *hdrs,
+            const char *body, const char *jar);
+/* Returns a malloc'd copy of the named response header's value, or NULL. */
+char *tl_header(const tl_resp *r, const char *name);
+void tl_resp_free(tl_resp *r);
+
+#endif
