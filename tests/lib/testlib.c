@@ -299,3 +299,63 @@ void tl_resp_free(tl_resp *r)
     json_decref(r->json);
     memset(r, 0, sizeof *r);
 }
+
+const char *const tl_role_names[TL_NROLES] = {"admin", "editor", "moderator", "viewer"};
+
+int tl_node_setup(tl_node *n, const char *tag, const char *const *extra_init)
+{
+    memset(n, 0, sizeof *n);
+    n->dir = tl_tmpdir(tag);
+    if (!n->dir)
+        return -1;
+    char data[600];
+    snprintf(data, sizeof data, "%s/node", n->dir);
+    const char *argv[32] = {"init", "--data", data, "--role", "district", "--district", "15003",
+                            "--base-url", "http://127.0.0.1:1", NULL};
+    int argc = 9;
+    for (int i = 0; extra_init && extra_init[i] && argc < 30; i++)
+        argv[argc++] = extra_init[i];
+    argv[argc] = NULL;
+    if (tl_dinet(NULL, NULL, argv) != 0) {
+        fprintf(stderr, "init failed\n");
+        return -1;
+    }
+    for (int r = 0; r < TL_NROLES; r++) {
+        const char *ua[] = {"user", "add", "--data", data, "--role", tl_role_names[r],
+                            tl_role_names[r], NULL};
+        if (tl_dinet(TL_PASSWORD "\n", NULL, ua) != 0)
+            return -1;
+        char tname[32];
+        snprintf(tname, sizeof tname, "%s-token", tl_role_names[r]);
+        const char *ta[] = {"token", "create", "--data", data, "--role", tl_role_names[r],
+                            tname, NULL};
+        char *out = NULL;
+        if (tl_dinet(NULL, &out, ta) != 0) {
+            free(out);
+            return -1;
+        }
+        out[strcspn(out, "\n")] = '\0';
+        snprintf(n->token[r], sizeof n->token[r], "%s", out);
+        free(out);
+    }
+    return tl_server_start(&n->srv, data);
+}
+
+int tl_api(tl_resp *r, tl_node *n, const char *method, const char *path, const char *token,
+           const char *body, const char *extra)
+{
+    char url[1024], auth[160];
+    snprintf(url, sizeof url, "%s%s", n->srv.base, path);
+    const char *hdrs[4];
+    int h = 0;
+    if (token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        hdrs[h++] = auth;
+    }
+    if (body)
+        hdrs[h++] = "Content-Type: application/json";
+    if (extra)
+        hdrs[h++] = extra;
+    hdrs[h] = NULL;
+    return tl_http(r, method, url, hdrs, body, NULL);
+}

@@ -9,6 +9,7 @@
 #ifndef DINET_TESTLIB_H
 #define DINET_TESTLIB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <jansson.h>
@@ -87,3 +88,27 @@ char *tl_header(const tl_resp *r, const char *name);
 void tl_resp_free(tl_resp *r);
 
 #endif
+
+/* A district node for API tests: initialised in a fresh temporary
+ * directory (district 15003), with one user and one API token per role
+ * (users "admin", "editor", "moderator", "viewer", password TL_PASSWORD),
+ * and its server started. */
+#define TL_PASSWORD "richtig-geheim-123"
+enum { TL_ADMIN, TL_EDITOR, TL_MODERATOR, TL_VIEWER, TL_NROLES };
+extern const char *const tl_role_names[TL_NROLES];
+
+typedef struct tl_node {
+    char *dir;
+    tl_server srv;
+    char token[TL_NROLES][80];
+} tl_node;
+
+/* Returns 0 when the node is up. extra_init is appended to `dinet init`
+ * arguments (NULL-terminated list, may be NULL). */
+int tl_node_setup(tl_node *n, const char *tag, const char *const *extra_init);
+
+/* A JSON API call against the node: path is appended to the base URL, token
+ * (may be NULL) is sent as a bearer token, body (may be NULL) as
+ * application/json. extra is one more header or NULL. */
+int tl_api(tl_resp *r, tl_node *n, const char *method, const char *path, const char *token,
+           const char *body, const char *extra);
