@@ -97,9 +97,11 @@ int config_set(config *c, const char *key, const char *v, char *err, size_t errl
         return set_str(c->base_url, sizeof c->base_url, key, v, err, errlen);
     }
     if (!strcmp(key, "handle")) {
-        if (!valid_handle(v)) {
+        if (!valid_handle(v) || !strcmp(v, "instance")) {
             snprintf(err, errlen,
-                     "handle: use 1-63 characters a-z, 0-9, '-', '_' or '.', not '%s'", v);
+                     "handle: use 1-63 characters a-z, 0-9, '-', '_' or '.' (not 'instance', "
+                     "which names the server's own actor), not '%s'",
+                     v);
             return -1;
         }
         return set_str(c->handle, sizeof c->handle, key, v, err, errlen);

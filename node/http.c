@@ -198,7 +198,8 @@ static void dispatch(http_req *req, http_resp *resp)
     bool path_matched = false;
     buf allow;
     buf_init(&allow);
-    for (const http_route *rt = srv->routes; rt->method; rt++) {
+    for (const http_route *const *tab = srv->routes; *tab; tab++)
+    for (const http_route *rt = *tab; rt->method; rt++) {
         const char *params[HTTP_MAX_PARAMS] = {0};
         if (!match(rt->pattern, req->path, params, store, sizeof store))
             continue;

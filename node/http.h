@@ -73,7 +73,7 @@ void http_problem(http_resp *r, int status, const char *slug, const char *title,
  * clean stop. */
 typedef struct http_server_opts {
     const config *cfg;
-    const http_route *routes;
+    const http_route *const *routes; /* NULL-terminated list of route tables */
     void (*authenticate)(http_req *req);
     void (*on_start)(void); /* after binding, before serving (may be NULL) */
     void (*on_stop)(void);  /* after the listener closed (may be NULL) */

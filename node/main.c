@@ -1,7 +1,10 @@
 /* dinet: the command-line program. One binary runs a district node or the
  * state aggregator and administers its data directory. */
 #include "account.h"
+#include "ap.h"
 #include "api.h"
+#include "fed.h"
+#include "keys.h"
 #include "cli.h"
 #include "config.h"
 #include "db.h"
@@ -169,6 +172,12 @@ static int cmd_init(int argc, char **argv)
     if (db_open(path, &d, err, sizeof err))
         return fail("init", err);
     db_close(d);
+    char kdir[1200];
+    fed_keys_dir(&cfg, kdir, sizeof kdir);
+    if (util_mkdirs(kdir, 0700) || fed_keys_generate(kdir)) {
+        snprintf(err, sizeof err, "cannot create the node's keys in %s", kdir);
+        return fail("init", err);
+    }
     if (config_save(&cfg)) {
         snprintf(err, sizeof err, "cannot write the configuration: %s", strerror(errno));
         return fail("init", err);
@@ -214,8 +223,13 @@ static int cmd_serve(int argc, char **argv)
     char path[1200];
     config_path(&cfg, "dinet.db", path, sizeof path);
     db_thread_init(path);
-    http_server_opts o = {&cfg, api_routes, api_authenticate, NULL, close_thread_db};
-    return http_serve(&o);
+    if (ap_init(&cfg, err, sizeof err))
+        return fail("serve", err);
+    static const http_route *const tables[] = {api_routes, ap_routes, NULL};
+    http_server_opts o = {&cfg, tables, api_authenticate, NULL, close_thread_db};
+    int rc = http_serve(&o);
+    ap_shutdown();
+    return rc;
 }
 
 /* Reads a password: from a terminal with echo off, else one line of stdin. */
@@ -432,7 +446,12 @@ static int cmd_sample(int argc, char **argv)
     if (open_node("sample", &a, &cfg, &d))
         return 1;
     char err[512];
+    if (ap_init(&cfg, err, sizeof err)) {
+        db_close(d);
+        return fail("sample", err);
+    }
     int n = sample_load(d, &cfg, err, sizeof err);
+    ap_shutdown();
     db_close(d);
     if (n < 0)
         return fail("sample", err);

@@ -105,5 +105,81 @@ const char *const schema_migrations[] = {
     "CREATE TABLE login_failures(key TEXT NOT NULL, at INTEGER NOT NULL);\n"
     "CREATE INDEX login_failures_key ON login_failures(key, at);\n",
 
+    /* 2: federation */
+    /* Everything this node published, in order; the outbox collection and
+     * backfill read it. `activity` is the signed JSON as sent. */
+    "CREATE TABLE outbox(\n"
+    "  seq INTEGER PRIMARY KEY,\n"
+    "  activity_id TEXT NOT NULL UNIQUE,\n"
+    "  type TEXT NOT NULL,\n"
+    "  object_id TEXT,\n"
+    "  published TEXT NOT NULL,\n"
+    "  activity TEXT NOT NULL);\n"
+    "CREATE INDEX outbox_object ON outbox(object_id, seq);\n"
+    /* Remote actors following ours. */
+    "CREATE TABLE followers(\n"
+    "  actor_id TEXT PRIMARY KEY,\n"
+    "  inbox TEXT NOT NULL,\n"
+    "  shared_inbox TEXT,\n"
+    "  follow_id TEXT NOT NULL,\n"
+    "  state TEXT NOT NULL CHECK(state IN ('pending','accepted')),\n"
+    "  created TEXT NOT NULL);\n"
+    /* Remote actors our actor follows. */
+    "CREATE TABLE following(\n"
+    "  actor_id TEXT PRIMARY KEY,\n"
+    "  follow_id TEXT NOT NULL UNIQUE,\n"
+    "  state TEXT NOT NULL CHECK(state IN ('pending','accepted','rejected')),\n"
+    "  created TEXT NOT NULL,\n"
+    "  updated TEXT NOT NULL);\n"
+    /* Cache of remote actors with their keys (RSA for HTTP signatures,
+     * Ed25519 Multikeys for proofs). */
+    "CREATE TABLE remote_actors(\n"
+    "  id TEXT PRIMARY KEY,\n"
+    "  inbox TEXT,\n"
+    "  shared_inbox TEXT,\n"
+    "  key_id TEXT,\n"
+    "  public_key_pem TEXT,\n"
+    "  assertion_keys TEXT NOT NULL DEFAULT '[]',\n"
+    "  doc TEXT NOT NULL,\n"
+    "  fetched INTEGER NOT NULL);\n"
+    "CREATE INDEX remote_actors_key ON remote_actors(key_id);\n"
+    /* Every accepted inbox activity once (idempotency) with its raw JSON. */
+    "CREATE TABLE inbox_log(\n"
+    "  activity_id TEXT PRIMARY KEY,\n"
+    "  actor TEXT NOT NULL,\n"
+    "  type TEXT NOT NULL,\n"
+    "  received TEXT NOT NULL,\n"
+    "  outcome TEXT NOT NULL,\n"
+    "  raw TEXT NOT NULL);\n"
+    /* Objects published by actors we follow, latest state per object. */
+    "CREATE TABLE remote_objects(\n"
+    "  id TEXT PRIMARY KEY,\n"
+    "  actor TEXT NOT NULL,\n"
+    "  type TEXT NOT NULL,\n"
+    "  version INTEGER,\n"
+    "  deleted TEXT,\n"
+    "  updated TEXT NOT NULL,\n"
+    "  object TEXT NOT NULL,\n"
+    "  activity TEXT NOT NULL);\n"
+    "CREATE INDEX remote_objects_actor ON remote_objects(actor);\n"
+    /* Delivery queue: one row per activity and target inbox. */
+    "CREATE TABLE deliveries(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  activity_id TEXT NOT NULL,\n"
+    "  activity TEXT NOT NULL,\n"
+    "  inbox TEXT NOT NULL,\n"
+    "  state TEXT NOT NULL CHECK(state IN ('pending','done','failed')),\n"
+    "  attempts INTEGER NOT NULL DEFAULT 0,\n"
+    "  created INTEGER NOT NULL,\n"
+    "  next_attempt INTEGER NOT NULL,\n"
+    "  last_status INTEGER,\n"
+    "  last_error TEXT);\n"
+    "CREATE INDEX deliveries_due ON deliveries(state, next_attempt);\n"
+    /* Blocked actors and domains. */
+    "CREATE TABLE blocks(\n"
+    "  pattern TEXT PRIMARY KEY,\n"
+    "  kind TEXT NOT NULL CHECK(kind IN ('actor','domain')),\n"
+    "  created TEXT NOT NULL);\n",
+
     NULL,
 };

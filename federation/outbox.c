@@ -1,0 +1,174 @@
+/* Outbox; see outbox.h. */
+#include "outbox.h"
+#include "as2.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void (*wake_fn)(void);
+
+void outbox_set_wake(void (*wake)(void))
+{
+    wake_fn = wake;
+}
+
+int outbox_enqueue(db *d, const char *activity_id, const char *activity_json, const char *inbox)
+{
+    sqlite3_stmt *st =
+        db_stmt(d, "INSERT INTO deliveries(activity_id, activity, inbox, state, created, "
+                   "next_attempt) VALUES(:aid, :act, :inbox, 'pending', :now, :now)");
+    if (!st)
+        return -1;
+    db_bind_text(st, ":aid", activity_id);
+    db_bind_text(st, ":act", activity_json);
+    db_bind_text(st, ":inbox", inbox);
+    db_bind_int(st, ":now", (long long)time(NULL));
+    int rc = db_exec_stmt(st);
+    if (!rc && wake_fn)
+        wake_fn();
+    return rc;
+}
+
+int outbox_append(db *d, const json_t *activity)
+{
+    char *txt = json_dumps(activity, JSON_COMPACT);
+    const json_t *obj = json_object_get(activity, "object");
+    const char *oid = json_is_string(obj) ? json_string_value(obj)
+                                          : json_string_value(json_object_get(obj, "id"));
+    int rc = -1;
+    if (!txt)
+        return -1;
+    sqlite3_stmt *st = db_stmt(d, "INSERT INTO outbox(activity_id, type, object_id, published, "
+                                  "activity) VALUES(:id, :type, :oid, :pub, :act)");
+    if (!st)
+        goto out;
+    db_bind_text(st, ":id", json_string_value(json_object_get(activity, "id")));
+    db_bind_text(st, ":type", json_string_value(json_object_get(activity, "type")));
+    db_bind_text(st, ":oid", oid);
+    db_bind_text(st, ":pub", json_string_value(json_object_get(activity, "published")));
+    db_bind_text(st, ":act", txt);
+    if (db_exec_stmt(st))
+        goto out;
+    /* One delivery per distinct inbox: followers on the same server share
+     * its shared inbox, so a server with 10,000 followers gets one POST. */
+    st = db_stmt(d, "INSERT INTO deliveries(activity_id, activity, inbox, state, created, "
+                    "next_attempt) SELECT :aid, :act, ib, 'pending', :now, :now FROM "
+                    "(SELECT DISTINCT COALESCE(shared_inbox, inbox) AS ib FROM followers "
+                    "WHERE state='accepted')");
+    if (!st)
+        goto out;
+    db_bind_text(st, ":aid", json_string_value(json_object_get(activity, "id")));
+    db_bind_text(st, ":act", txt);
+    db_bind_int(st, ":now", (long long)time(NULL));
+    if (db_exec_stmt(st))
+        goto out;
+    if (wake_fn)
+        wake_fn();
+    rc = 0;
+out:
+    free(txt);
+    return rc;
+}
+
+int outbox_publish_record(db *d, const fed_ctx *ctx, const char *op, const json_t *doc)
+{
+    const char *type = !strcmp(op, "create") ? "Create" : !strcmp(op, "update") ? "Update"
+                                                                                 : "Delete";
+    json_t *obj = as2_object(ctx, doc, false);
+    if (!obj)
+        return -1;
+    json_t *act = as2_activity(ctx, type, obj);
+    if (!act) {
+        log_event(LOG_ERROR, "outbox.sign_failed", NULL);
+        return -1;
+    }
+    int rc = outbox_append(d, act);
+    json_decref(act);
+    return rc;
+}
+
+long long outbox_seq_of(db *d, const char *activity_id)
+{
+    sqlite3_stmt *st = db_stmt(d, "SELECT seq FROM outbox WHERE activity_id=:id");
+    if (!st)
+        return 0;
+    db_bind_text(st, ":id", activity_id);
+    long long seq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    db_done(st);
+    return seq;
+}
+
+char *outbox_activity(db *d, const char *activity_id)
+{
+    sqlite3_stmt *st = db_stmt(d, "SELECT activity FROM outbox WHERE activity_id=:id");
+    if (!st)
+        return NULL;
+    db_bind_text(st, ":id", activity_id);
+    char *out = sqlite3_step(st) == SQLITE_ROW ? strdup((const char *)sqlite3_column_text(st, 0))
+                                               : NULL;
+    db_done(st);
+    return out;
+}
+
+json_t *outbox_collection(db *d, const fed_ctx *ctx, bool page, long long max_seq,
+                          long long after_seq, int limit)
+{
+    sqlite3_stmt *st = db_stmt(d, "SELECT count(*) FROM outbox");
+    long long total = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    db_done(st);
+    char first[FED_URL + 32];
+    snprintf(first, sizeof first, "%s?page=true", ctx->outbox);
+    if (!page)
+        return json_pack("{s:s, s:s, s:s, s:I, s:s}", "@context",
+                         "https://www.w3.org/ns/activitystreams", "id", ctx->outbox, "type",
+                         "OrderedCollection", "totalItems", (json_int_t)total, "first", first);
+    if (limit < 1 || limit > 100)
+        limit = 20;
+    if (after_seq > 0)
+        st = db_stmt(d, "SELECT seq, activity FROM outbox WHERE seq > :after "
+                        "ORDER BY seq ASC LIMIT :limit");
+    else if (max_seq > 0)
+        st = db_stmt(d, "SELECT seq, activity FROM outbox WHERE seq < :max "
+                        "ORDER BY seq DESC LIMIT :limit");
+    else
+        st = db_stmt(d, "SELECT seq, activity FROM outbox ORDER BY seq DESC LIMIT :limit");
+    if (!st)
+        return NULL;
+    if (after_seq > 0)
+        db_bind_int(st, ":after", after_seq);
+    else if (max_seq > 0)
+        db_bind_int(st, ":max", max_seq);
+    db_bind_int(st, ":limit", limit);
+    json_t *items = json_array();
+    long long last = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        last = sqlite3_column_int64(st, 0);
+        json_t *a = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+        if (a)
+            json_array_append_new(items, a);
+    }
+    db_done(st);
+    char self[FED_URL + 96], next[FED_URL + 96];
+    if (after_seq > 0)
+        snprintf(self, sizeof self, "%s?page=true&min_id=%lld", ctx->outbox, after_seq);
+    else if (max_seq > 0)
+        snprintf(self, sizeof self, "%s?page=true&max_id=%lld", ctx->outbox, max_seq);
+    else
+        snprintf(self, sizeof self, "%s?page=true", ctx->outbox);
+    json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o}", "@context",
+                          "https://www.w3.org/ns/activitystreams", "id", self, "type",
+                          "OrderedCollectionPage", "partOf", ctx->outbox, "totalItems",
+                          (json_int_t)total, "orderedItems", items);
+    if ((int)json_array_size(items) == limit) {
+        if (after_seq > 0)
+            snprintf(next, sizeof next, "%s?page=true&min_id=%lld", ctx->outbox, last);
+        else
+            snprintf(next, sizeof next, "%s?page=true&max_id=%lld", ctx->outbox, last);
+        json_object_set_new(p, "next", json_string(next));
+    }
+    return p;
+}
