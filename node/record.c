@@ -1129,7 +1129,7 @@ rec_status record_list(db *d, rec_kind kind, const record_filter *f, buf *out, j
     if (n > 0) {
         buf_puts(&where, " AND r.status IN (");
         for (int i = 0; i < n; i++) {
-            char pname[16];
+            char pname[24];
             if (!in_list(statuses, items[i]))
                 verr(&v, "status", "unknown status '%s'", items[i]);
             snprintf(pname, sizeof pname, "status%d", i);
