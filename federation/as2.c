@@ -277,15 +277,17 @@ json_t *as2_object(const fed_ctx *ctx, const json_t *doc, bool with_context)
     return o;
 }
 
-json_t *as2_activity(const fed_ctx *ctx, const char *type, json_t *object)
+static json_t *new_activity(const fed_ctx *ctx, const char *type, json_t *object,
+                            json_t *to, json_t *cc)
 {
     char id[FED_URL + 64], rid[40], now[21];
     util_random_id("", rid, sizeof rid);
     snprintf(id, sizeof id, "%s/activities/%s", ctx->cfg->base_url, rid);
     util_now_iso(now);
-    json_t *a = json_pack("{s:o, s:s, s:s, s:s, s:s, s:[s], s:[s]}", "@context", as2_context(),
-                          "id", id, "type", type, "actor", ctx->actor, "published", now, "to",
-                          AS2_PUBLIC, "cc", ctx->followers);
+    json_t *a = json_pack("{s:o, s:s, s:s, s:s, s:s, s:o}", "@context", as2_context(), "id", id,
+                          "type", type, "actor", ctx->actor, "published", now, "to", to);
+    if (cc)
+        json_object_set_new(a, "cc", cc);
     if (json_is_object(object))
         json_object_del(object, "@context");
     json_object_set_new(a, "object", object);
@@ -294,4 +296,16 @@ json_t *as2_activity(const fed_ctx *ctx, const char *type, json_t *object)
         return NULL;
     }
     return a;
+}
+
+json_t *as2_activity(const fed_ctx *ctx, const char *type, json_t *object)
+{
+    return new_activity(ctx, type, object, json_pack("[s]", AS2_PUBLIC),
+                        json_pack("[s]", ctx->followers));
+}
+
+json_t *as2_direct_activity(const fed_ctx *ctx, const char *type, json_t *object,
+                            const char *to_actor)
+{
+    return new_activity(ctx, type, object, json_pack("[s]", to_actor), NULL);
 }

@@ -38,6 +38,11 @@ json_t *as2_object(const fed_ctx *ctx, const json_t *doc, bool with_context);
  * eddsa-jcs-2022 proof. Returns NULL on failure. */
 json_t *as2_activity(const fed_ctx *ctx, const char *type, json_t *object);
 
+/* Like as2_activity, but addressed to one actor only (Follow, Accept,
+ * Reject, Undo). object may be a string id or an object (stolen). */
+json_t *as2_direct_activity(const fed_ctx *ctx, const char *type, json_t *object,
+                            const char *to_actor);
+
 /* Escapes text for HTML element content into a new string; paragraphs are
  * separated by blank lines. */
 char *as2_html_paragraphs(const char *text);

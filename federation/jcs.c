@@ -31,37 +31,45 @@ static void set_err(char *err, size_t errlen, const char *msg)
         snprintf(err, errlen, "%s", msg);
 }
 
+/* Makes room for add more bytes plus a NUL. Returns 0, or -1 (and marks
+ * the buffer failed) on overflow or when out of memory. */
 static int jb_reserve(jbuf *b, size_t add)
 {
+    size_t need, cap;
+    char *np;
+    int rc = -1;
+
     if (b->failed)
-        return -1;
+        goto out;
     if (add > SIZE_MAX - 1 - b->len) {
         b->failed = 1;
-        return -1;
+        goto out;
     }
-    size_t need = b->len + add + 1;
-    if (need <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < need)
-        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    char *np = realloc(b->p, cap);
-    if (!np) {
-        b->failed = 1;
-        return -1;
+    need = b->len + add + 1;
+    if (need > b->cap) {
+        cap = b->cap ? b->cap : 256;
+        while (cap < need)
+            cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+        np = realloc(b->p, cap);
+        if (!np) {
+            b->failed = 1;
+            goto out;
+        }
+        b->p = np;
+        b->cap = cap;
     }
-    b->p = np;
-    b->cap = cap;
-    return 0;
+    rc = 0;
+out:
+    return rc;
 }
 
 static void jb_put(jbuf *b, const char *s, size_t n)
 {
-    if (jb_reserve(b, n))
-        return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    if (jb_reserve(b, n) == 0) {
+        memcpy(b->p + b->len, s, n);
+        b->len += n;
+        b->p[b->len] = '\0';
+    }
 }
 
 static void jb_putc(jbuf *b, char c)
@@ -79,13 +87,13 @@ static int utf8_next(const unsigned char *s, size_t len, size_t *i, uint32_t *cp
     uint32_t v;
     size_t n;
     uint32_t min;
+    int rc = -1;
 
     if (c < 0x80) {
-        *cp = c;
-        *i = p + 1;
-        return 0;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
+        n = 0;
+        v = c;
+        min = 0;
+    } else if (c >= 0xC2 && c <= 0xDF) {
         n = 1;
         v = c & 0x1F;
         min = 0x80;
@@ -98,31 +106,33 @@ static int utf8_next(const unsigned char *s, size_t len, size_t *i, uint32_t *cp
         v = c & 0x07;
         min = 0x10000;
     } else {
-        return -1;
+        goto out;
     }
     if (n > len - p - 1)
-        return -1;
+        goto out;
     for (size_t k = 1; k <= n; k++) {
         unsigned cc = s[p + k];
         if ((cc & 0xC0) != 0x80)
-            return -1;
+            goto out;
         v = (v << 6) | (cc & 0x3F);
     }
     if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return -1;
+        goto out;
     *cp = v;
     *i = p + n + 1;
-    return 0;
+    rc = 0;
+out:
+    return rc;
 }
 
 static int utf8_valid(const char *s, size_t len)
 {
     size_t i = 0;
     uint32_t cp;
-    while (i < len)
-        if (utf8_next((const unsigned char *)s, len, &i, &cp))
-            return 0;
-    return 1;
+    int ok = 1;
+    while (ok && i < len)
+        ok = utf8_next((const unsigned char *)s, len, &i, &cp) == 0;
+    return ok;
 }
 
 /* Maps a code point to a weight whose order equals the order of its first
@@ -143,18 +153,19 @@ static int member_cmp(const void *a, const void *b)
     const jmember *x = a, *y = b;
     const unsigned char *s = (const unsigned char *)x->key, *t = (const unsigned char *)y->key;
     size_t i = 0, j = 0;
-    while (i < x->klen && j < y->klen) {
+    int rc = 0;
+    while (rc == 0 && i < x->klen && j < y->klen) {
         uint32_t c1 = 0, c2 = 0;
         if (utf8_next(s, x->klen, &i, &c1) || utf8_next(t, y->klen, &j, &c2))
-            return 0; /* unreachable: names are validated first */
+            break; /* unreachable: names are validated first */
         if (c1 != c2)
-            return utf16_weight(c1) < utf16_weight(c2) ? -1 : 1;
+            rc = utf16_weight(c1) < utf16_weight(c2) ? -1 : 1;
     }
-    if (i < x->klen)
-        return 1;
-    if (j < y->klen)
-        return -1;
-    return 0;
+    if (rc == 0 && i < x->klen)
+        rc = 1;
+    else if (rc == 0 && j < y->klen)
+        rc = -1;
+    return rc;
 }
 
 /* Writes a string literal with RFC 8785 3.2.2.2 escaping: only '"', '\\'
@@ -165,13 +176,14 @@ static int put_string(jbuf *b, const char *s, size_t len)
     static const char hex[] = "0123456789abcdef";
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, run = 0;
+    int rc = -1;
 
     jb_putc(b, '"');
     while (i < len) {
         size_t at = i;
         uint32_t cp;
         if (utf8_next(u, len, &i, &cp))
-            return -1;
+            goto out;
         if (cp >= 0x20 && cp != '"' && cp != '\\')
             continue; /* part of a raw run, copied in bulk below */
         jb_put(b, s + run, at - run);
@@ -206,7 +218,9 @@ static int put_string(jbuf *b, const char *s, size_t len)
     }
     jb_put(b, s + run, len - run);
     jb_putc(b, '"');
-    return 0;
+    rc = 0;
+out:
+    return rc;
 }
 
 /* Parses the output of "%.*e" (d[.ddd]e±x, any decimal separator, which
@@ -273,7 +287,7 @@ static void shortest_digits(double v, char d[24], int *k, int *n)
         *k = *n;
         while (*k > 1 && d[*k - 1] == '0')
             d[--*k] = '\0';
-        return;
+        goto out;
     }
     for (p = 1; p <= 17; p++) {
         char t[48];
@@ -309,6 +323,8 @@ static void shortest_digits(double v, char d[24], int *k, int *n)
     while (*k > 1 && d[*k - 1] == '0')
         d[--*k] = '\0';
     *n = e + 1;
+out:
+    return;
 }
 
 int jcs_format_double(double v, char *buf, size_t buflen)
@@ -513,10 +529,9 @@ char *jcs_canonicalize_text(const char *json, size_t len, char *err, size_t errl
         set_err(err, errlen, "no input");
         goto out;
     }
-    v = json_loadb(json, len,
-                   JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL |
-                       JSON_REJECT_DUPLICATES,
-                   &je);
+    v = json_loadb(
+        json, len,
+        JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL | JSON_REJECT_DUPLICATES, &je);
     if (!v) {
         if (err && errlen)
             snprintf(err, errlen, "%s (line %d, column %d)", je.text, je.line, je.column);

@@ -35,8 +35,8 @@ static int join(char *buf, size_t len, const char *dir, const char *name)
  * anyone else. fchmod pins the mode to exactly 0600 whatever the umask.
  * The file is fsynced so that a later rename/link publishes complete data.
  * The temporary path goes to tmp. Returns 0, or -1 (no file left behind). */
-static int write_temp(const char *dir, const char *name, const void *data, size_t len,
-                      char *tmp, size_t tmplen)
+static int write_temp(const char *dir, const char *name, const void *data, size_t len, char *tmp,
+                      size_t tmplen)
 {
     char base[64];
     const unsigned char *p = data;
@@ -249,12 +249,12 @@ out:
 
 void fed_keys_free(fed_keys *k)
 {
-    if (!k)
-        return;
-    EVP_PKEY_free(k->rsa);
-    k->rsa = NULL;
-    sodium_memzero(k->ed_sk, sizeof k->ed_sk);
-    sodium_memzero(k->ed_pk, sizeof k->ed_pk);
+    if (k) {
+        EVP_PKEY_free(k->rsa);
+        k->rsa = NULL;
+        sodium_memzero(k->ed_sk, sizeof k->ed_sk);
+        sodium_memzero(k->ed_pk, sizeof k->ed_pk);
+    }
 }
 
 /* Puts a hard link of dir/name at old/name, replacing what was there:
@@ -367,11 +367,11 @@ static char *fingerprint(const unsigned char *data, size_t len)
     static const char prefix[] = "SHA256:";
     char *res = malloc(sizeof prefix - 1 + 2 * sizeof h + 1);
 
-    if (!res)
-        return NULL;
-    crypto_hash_sha256(h, data, len);
-    memcpy(res, prefix, sizeof prefix - 1);
-    sodium_bin2hex(res + sizeof prefix - 1, 2 * sizeof h + 1, h, sizeof h);
+    if (res) {
+        crypto_hash_sha256(h, data, len);
+        memcpy(res, prefix, sizeof prefix - 1);
+        sodium_bin2hex(res + sizeof prefix - 1, 2 * sizeof h + 1, h, sizeof h);
+    }
     return res;
 }
 
@@ -410,8 +410,8 @@ EVP_PKEY *fed_keys_rsa_from_pem(const char *pem)
     len = strlen(pem);
     /* No structure given: the decoder tries SubjectPublicKeyInfo and the
      * PKCS#1 RSAPublicKey form, which a few older servers publish. */
-    dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, "RSA", EVP_PKEY_PUBLIC_KEY, NULL,
-                                         NULL);
+    dctx =
+        OSSL_DECODER_CTX_new_for_pkey(&pkey, "PEM", NULL, "RSA", EVP_PKEY_PUBLIC_KEY, NULL, NULL);
     if (!dctx || !OSSL_DECODER_from_data(dctx, &data, &len) || !pkey)
         goto fail;
     if (!EVP_PKEY_is_a(pkey, "RSA") || EVP_PKEY_get_bits(pkey) < RSA_MIN_BITS)

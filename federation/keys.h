@@ -10,8 +10,9 @@
  *                     ("z3u2...", multicodec 0x8026), one line
  *   DIR/old/          the previous generation after fed_keys_rotate()
  *
- * Files are created with mode 0600 from the start (open with O_EXCL and
- * 0600, never chmod after writing), so a key is never readable by others,
+ * Files are created with mode 0600 from the start (O_CREAT|O_EXCL with
+ * 0600; an fchmod before the first byte is written only pins the mode to
+ * exactly 0600 whatever the umask), so a key is never readable by others,
  * not even briefly. */
 #ifndef DINET_KEYS_H
 #define DINET_KEYS_H
@@ -19,9 +20,9 @@
 #include <openssl/evp.h>
 
 typedef struct fed_keys {
-    EVP_PKEY *rsa;            /* private RSA key (its public half for publicKeyPem) */
-    unsigned char ed_pk[32];  /* Ed25519 public key */
-    unsigned char ed_sk[64];  /* libsodium secret key (seed || public key) */
+    EVP_PKEY *rsa;           /* private RSA key (its public half for publicKeyPem) */
+    unsigned char ed_pk[32]; /* Ed25519 public key */
+    unsigned char ed_sk[64]; /* libsodium secret key (seed || public key) */
 } fed_keys;
 
 /* Creates DIR/rsa.pem and DIR/ed25519.key with fresh keys. DIR must exist.

@@ -139,9 +139,10 @@ out:
 
 int mbase_decode(const char *s, unsigned char *out, size_t cap, size_t *outlen)
 {
-    if (!s || s[0] != 'z')
-        return -1;
-    return mbase_b58_decode(s + 1, strlen(s + 1), out, cap, outlen);
+    int rc = -1;
+    if (s && s[0] == 'z')
+        rc = mbase_b58_decode(s + 1, strlen(s + 1), out, cap, outlen);
+    return rc;
 }
 
 /* prefix(2) + 32-byte key as multibase. */

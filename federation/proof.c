@@ -18,31 +18,36 @@ static void set_reason(char *reason, size_t reasonlen, const char *fmt, ...)
 static void set_reason(char *reason, size_t reasonlen, const char *fmt, ...)
 {
     va_list ap;
-    if (!reason || !reasonlen)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(reason, reasonlen, fmt, ap);
-    va_end(ap);
+    if (reason && reasonlen) {
+        va_start(ap, fmt);
+        vsnprintf(reason, reasonlen, fmt, ap);
+        va_end(ap);
+    }
 }
 
 /* SHA-256 of the canonical form of v into out. */
 static int hash_jcs(const json_t *v, unsigned char out[32])
 {
     char *c = jcs_canonicalize(v);
-    if (!c)
-        return -1;
-    crypto_hash_sha256(out, (const unsigned char *)c, strlen(c));
-    free(c);
-    return 0;
+    int rc = -1;
+    if (c) {
+        crypto_hash_sha256(out, (const unsigned char *)c, strlen(c));
+        free(c);
+        rc = 0;
+    }
+    return rc;
 }
 
 int proof_hash_data(const json_t *unsecured, const json_t *proof_config, unsigned char out[64])
 {
+    int rc = -1;
     if (!unsecured || !proof_config || !out)
-        return -1;
+        goto out;
     if (hash_jcs(proof_config, out) || hash_jcs(unsecured, out + 32))
-        return -1;
-    return 0;
+        goto out;
+    rc = 0;
+out:
+    return rc;
 }
 
 /* Is the proof an eddsa-jcs-2022 Data Integrity proof? */
@@ -54,18 +59,21 @@ static int is_ours(const json_t *p)
 
 const char *proof_verification_method(const json_t *doc)
 {
-    const json_t *p = json_object_get(doc, "proof");
+    const json_t *p = json_object_get(doc, "proof"), *found = NULL;
     if (json_is_array(p)) {
         size_t i;
         const json_t *e;
         json_array_foreach(p, i, e)
         {
-            if (is_ours(e))
-                return json_string_value(json_object_get(e, "verificationMethod"));
+            if (is_ours(e)) {
+                found = e;
+                break;
+            }
         }
-        return NULL;
+    } else if (is_ours(p)) {
+        found = p;
     }
-    return is_ours(p) ? json_string_value(json_object_get(p, "verificationMethod")) : NULL;
+    return found ? json_string_value(json_object_get(found, "verificationMethod")) : NULL;
 }
 
 int proof_sign(json_t *doc, const unsigned char sk[64], const char *verification_method,
@@ -86,8 +94,7 @@ int proof_sign(json_t *doc, const unsigned char sk[64], const char *verification
     if (!gmtime_r(&created, &tm) || !strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm))
         goto out;
     proof = json_object();
-    if (!proof ||
-        json_object_set_new(proof, "type", json_string(PROOF_TYPE)) ||
+    if (!proof || json_object_set_new(proof, "type", json_string(PROOF_TYPE)) ||
         json_object_set_new(proof, "cryptosuite", json_string(PROOF_CRYPTOSUITE)) ||
         json_object_set_new(proof, "verificationMethod", json_string(verification_method)) ||
         json_object_set_new(proof, "proofPurpose",
@@ -140,10 +147,11 @@ static int attempt(const json_t *unsecured, const json_t *config, const unsigned
                    const unsigned char pk[32])
 {
     unsigned char hash[64];
-    if (proof_hash_data(unsecured, config, hash))
-        return PROOF_INVALID;
-    return crypto_sign_verify_detached(sig, hash, sizeof hash, pk) == 0 ? PROOF_OK
-                                                                        : PROOF_MISMATCH;
+    int rc = PROOF_INVALID;
+    if (proof_hash_data(unsecured, config, hash) == 0)
+        rc = crypto_sign_verify_detached(sig, hash, sizeof hash, pk) == 0 ? PROOF_OK
+                                                                          : PROOF_MISMATCH;
+    return rc;
 }
 
 /* Verifies a single proof object against doc. */

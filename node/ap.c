@@ -1,9 +1,14 @@
 /* ActivityPub routes; see ap.h. */
 #include "ap.h"
+#include "api.h"
 #include "as2.h"
+#include "delivery.h"
+#include "inbox.h"
 #include "log.h"
+#include "net.h"
 #include "outbox.h"
 #include "record.h"
+#include "remote.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,16 +26,33 @@ static int publish_hook(db *d, rec_kind kind, const char *op, const json_t *doc,
 
 int ap_init(const config *cfg, char *err, size_t errlen)
 {
+    net_policy pol;
+    if (net_policy_init(&pol, cfg->allow_private, err, errlen))
+        return -1;
     if (fed_ctx_init(&ctx, cfg, err, errlen))
         return -1;
+    remote_init(&pol);
     ctx_ready = true;
     record_set_publish_hook(publish_hook, NULL);
+    outbox_set_wake(delivery_wake);
+    delivery_set_retry_base_ms(cfg->retry_base_ms);
     return 0;
+}
+
+int ap_start_delivery(const char *db_path)
+{
+    return delivery_start(&ctx, db_path);
+}
+
+void ap_stop_delivery(void)
+{
+    delivery_stop();
 }
 
 void ap_shutdown(void)
 {
     if (ctx_ready) {
+        remote_cache_clear();
         record_set_publish_hook(NULL, NULL);
         fed_ctx_free(&ctx);
         ctx_ready = false;
@@ -276,7 +298,406 @@ static void h_progress_page(http_req *req, http_resp *resp)
     record_page(req, resp, REC_PROGRESS);
 }
 
+/* ---- inbox -------------------------------------------------------------- */
+
+static const char *header_of(void *ud, const char *name)
+{
+    return http_header(ud, name);
+}
+
+static void h_inbox(http_req *req, http_resp *resp)
+{
+    const char *ct = http_header(req, "Content-Type");
+    if (!ct || (!strstr(ct, "activity+json") && !strstr(ct, "ld+json") &&
+                !strstr(ct, "application/json"))) {
+        http_problem(resp, 415, "unsupported-media-type", "Send application/activity+json", NULL,
+                     "Content-Type", NULL);
+        return;
+    }
+    const char *q = strchr(req->target, '?');
+    inbox_request ir = {req->method, req->path, q ? q + 1 : NULL, header_of, req,
+                        req->body,   req->body_len};
+    inbox_result res;
+    inbox_status st = inbox_receive(req->db, &ctx, &ir, &res);
+    static const int codes[] = {202, 202, 202, 400, 401, 403, 413, 500};
+    if (st == INBOX_ACCEPTED || st == INBOX_DUPLICATE || st == INBOX_IGNORED) {
+        http_json(resp, 202, json_pack("{s:s, s:s}", "status",
+                                       st == INBOX_ACCEPTED    ? "accepted"
+                                       : st == INBOX_DUPLICATE ? "duplicate"
+                                                               : "ignored",
+                                       "detail", res.reason));
+    } else {
+        http_problem(resp, codes[st], "inbox", "Activity refused", res.reason, NULL, NULL);
+    }
+}
+
+/* ---- federation admin API ------------------------------------------------- */
+
+static json_t *rows(db *d, const char *sql, const char *bind_name, const char *bind_val)
+{
+    json_t *arr = json_array();
+    sqlite3_stmt *st = db_stmt(d, sql);
+    if (!st)
+        return arr;
+    if (bind_name)
+        db_bind_text(st, bind_name, bind_val);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *o = json_object();
+        for (int i = 0; i < sqlite3_column_count(st); i++) {
+            const char *name = sqlite3_column_name(st, i);
+            if (sqlite3_column_type(st, i) == SQLITE_NULL)
+                json_object_set_new(o, name, json_null());
+            else if (sqlite3_column_type(st, i) == SQLITE_INTEGER)
+                json_object_set_new(o, name, json_integer(sqlite3_column_int64(st, i)));
+            else
+                json_object_set_new(o, name,
+                                    json_string((const char *)sqlite3_column_text(st, i)));
+        }
+        json_array_append_new(arr, o);
+    }
+    db_done(st);
+    return arr;
+}
+
+static void h_fed_followers(http_req *req, http_resp *resp)
+{
+    if (!api_require(req, resp, ROLE_VIEWER))
+        return;
+    http_json(resp, 200,
+              json_pack("{s:o}", "items",
+                        rows(req->db,
+                             "SELECT actor_id AS actor, inbox, shared_inbox, state, created "
+                             "FROM followers ORDER BY created DESC",
+                             NULL, NULL)));
+}
+
+static void h_fed_following(http_req *req, http_resp *resp)
+{
+    if (!api_require(req, resp, ROLE_VIEWER))
+        return;
+    http_json(resp, 200,
+              json_pack("{s:o}", "items",
+                        rows(req->db,
+                             "SELECT actor_id AS actor, follow_id, state, created, updated "
+                             "FROM following ORDER BY created DESC",
+                             NULL, NULL)));
+}
+
+static const char *body_str(json_t *in, const char *k)
+{
+    return json_string_value(json_object_get(in, k));
+}
+
+static void h_fed_follow(http_req *req, http_resp *resp)
+{
+    if (!api_require(req, resp, ROLE_EDITOR))
+        return;
+    json_t *in = api_body_object(req, resp);
+    if (!in)
+        return;
+    const char *target = body_str(in, "target");
+    char actor[1024], err[512] = "";
+    if (!target || !*target) {
+        http_problem(resp, 422, "validation", "target required",
+                     "An actor URL or a handle like name@host.", "target", NULL);
+    } else if (ap_follow(req->db, target, actor, sizeof actor, err, sizeof err)) {
+        http_problem(resp, 422, "validation", "Cannot follow", err, "target", NULL);
+    } else {
+        http_json(resp, 202, json_pack("{s:s, s:s}", "actor", actor, "state", "pending"));
+    }
+    json_decref(in);
+}
+
+static void h_fed_follower_action(http_req *req, http_resp *resp)
+{
+    /* {"actor": URL, "action": "approve"|"remove"|"block"} */
+    if (!api_require(req, resp, ROLE_EDITOR))
+        return;
+    json_t *in = api_body_object(req, resp);
+    if (!in)
+        return;
+    const char *actor = body_str(in, "actor"), *action = body_str(in, "action");
+    if (!actor || !action ||
+        (strcmp(action, "approve") && strcmp(action, "remove") && strcmp(action, "block"))) {
+        http_problem(resp, 422, "validation", "actor and action required",
+                     "action is approve, remove or block", !actor ? "actor" : "action", NULL);
+        json_decref(in);
+        return;
+    }
+    int rc = db_begin(req->db);
+    sqlite3_stmt *st = NULL;
+    long changed = 0;
+    char inbox[1024] = "", fid[1024] = "";
+    if (!rc) {
+        st = db_stmt(req->db, "SELECT inbox, follow_id FROM followers WHERE actor_id=:a");
+        if (st) {
+            db_bind_text(st, ":a", actor);
+            if (sqlite3_step(st) == SQLITE_ROW) {
+                snprintf(inbox, sizeof inbox, "%s", (const char *)sqlite3_column_text(st, 0));
+                snprintf(fid, sizeof fid, "%s", (const char *)sqlite3_column_text(st, 1));
+            }
+            db_done(st);
+        }
+    }
+    if (!rc && !strcmp(action, "approve")) {
+        st = db_stmt(req->db, "UPDATE followers SET state='accepted' WHERE actor_id=:a AND "
+                              "state='pending'");
+        db_bind_text(st, ":a", actor);
+        rc = db_exec_stmt(st);
+        changed = sqlite3_changes(db_handle(req->db));
+        if (!rc && changed) {
+            json_t *acc = as2_direct_activity(
+                &ctx, "Accept",
+                json_pack("{s:s, s:s, s:s, s:s}", "id", fid, "type", "Follow", "actor", actor,
+                          "object", ctx.actor),
+                actor);
+            char *txt = acc ? json_dumps(acc, JSON_COMPACT) : NULL;
+            rc = txt ? outbox_enqueue(req->db, json_string_value(json_object_get(acc, "id")),
+                                      txt, inbox)
+                     : -1;
+            free(txt);
+            json_decref(acc);
+        }
+    } else if (!rc) {
+        st = db_stmt(req->db, "DELETE FROM followers WHERE actor_id=:a");
+        db_bind_text(st, ":a", actor);
+        rc = db_exec_stmt(st);
+        changed = sqlite3_changes(db_handle(req->db));
+        if (!rc && !strcmp(action, "block")) {
+            char now[21];
+            util_now_iso(now);
+            st = db_stmt(req->db, "INSERT OR IGNORE INTO blocks(pattern, kind, created) "
+                                  "VALUES(:p, 'actor', :now)");
+            db_bind_text(st, ":p", actor);
+            db_bind_text(st, ":now", now);
+            rc = db_exec_stmt(st);
+            changed = 1;
+        }
+    }
+    if (rc || db_commit(req->db)) {
+        db_rollback(req->db);
+        http_problem(resp, 500, "internal", "Internal error", NULL, NULL, NULL);
+    } else if (!changed) {
+        http_problem(resp, 404, "not-found", "No such follower", NULL, "actor", NULL);
+    } else {
+        http_json(resp, 200, json_pack("{s:s, s:s}", "actor", actor, "done", action));
+    }
+    json_decref(in);
+}
+
+static void h_fed_blocks(http_req *req, http_resp *resp)
+{
+    if (!api_require(req, resp, ROLE_VIEWER))
+        return;
+    http_json(resp, 200,
+              json_pack("{s:o}", "items",
+                        rows(req->db, "SELECT pattern, kind, created FROM blocks ORDER BY created",
+                             NULL, NULL)));
+}
+
+static void h_fed_block_add(http_req *req, http_resp *resp)
+{
+    if (!api_require(req, resp, ROLE_MODERATOR))
+        return;
+    json_t *in = api_body_object(req, resp);
+    if (!in)
+        return;
+    const char *pattern = body_str(in, "pattern"), *kind = body_str(in, "kind");
+    if (!kind || (strcmp(kind, "actor") && strcmp(kind, "domain"))) {
+        http_problem(resp, 422, "validation", "kind is actor or domain", NULL, "kind", NULL);
+    } else if (!pattern || !*pattern || strlen(pattern) > 1000 ||
+               (!strcmp(kind, "actor") && strncmp(pattern, "http", 4)) ||
+               (!strcmp(kind, "domain") && strpbrk(pattern, "/:@ "))) {
+        http_problem(resp, 422, "validation", "Bad pattern",
+                     "An actor URL, or a domain name like spam.example.", "pattern", NULL);
+    } else {
+        char now[21];
+        util_now_iso(now);
+        sqlite3_stmt *st = db_stmt(req->db, "INSERT OR REPLACE INTO blocks(pattern, kind, created) "
+                                            "VALUES(:p, :k, :now)");
+        db_bind_text(st, ":p", pattern);
+        db_bind_text(st, ":k", kind);
+        db_bind_text(st, ":now", now);
+        if (db_exec_stmt(st))
+            http_problem(resp, 500, "internal", "Internal error", NULL, NULL, NULL);
+        else
+            http_json(resp, 201, json_pack("{s:s, s:s}", "pattern", pattern, "kind", kind));
+    }
+    json_decref(in);
+}
+
+static void h_fed_block_del(http_req *req, http_resp *resp)
+{
+    if (!api_require(req, resp, ROLE_MODERATOR))
+        return;
+    const char *pattern = http_query(req, "pattern");
+    sqlite3_stmt *st = db_stmt(req->db, "DELETE FROM blocks WHERE pattern=:p");
+    db_bind_text(st, ":p", pattern);
+    if (!pattern || db_exec_stmt(st) || sqlite3_changes(db_handle(req->db)) == 0)
+        http_problem(resp, 404, "not-found", "No such block", NULL, "pattern", NULL);
+    else
+        http_json(resp, 200, json_pack("{s:s}", "removed", pattern));
+}
+
+static void h_fed_deliveries(http_req *req, http_resp *resp)
+{
+    if (!api_require(req, resp, ROLE_VIEWER))
+        return;
+    const char *state = http_query(req, "state");
+    if (state && strcmp(state, "pending") && strcmp(state, "failed") && strcmp(state, "done")) {
+        http_problem(resp, 400, "invalid-parameter", "Bad state",
+                     "state is pending, failed or done", "state", NULL);
+        return;
+    }
+    json_t *j = delivery_summary(req->db);
+    json_object_set_new(j, "items", delivery_list(req->db, state ? state : "failed", 100));
+    http_json(resp, 200, j);
+}
+
+static void h_fed_retry(http_req *req, http_resp *resp)
+{
+    if (!api_require(req, resp, ROLE_EDITOR))
+        return;
+    long long id = strtoll(req->params[0], NULL, 10);
+    if (delivery_retry(req->db, id))
+        http_problem(resp, 404, "not-found", "No failed delivery with this id", NULL, NULL, NULL);
+    else
+        http_json(resp, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", "pending"));
+}
+
+static void h_fed_remote(http_req *req, http_resp *resp)
+{
+    /* What the actors we follow published (latest state per object). */
+    if (!api_require(req, resp, ROLE_VIEWER))
+        return;
+    const char *actor = http_query(req, "actor");
+    json_t *items =
+        actor ? rows(req->db,
+                     "SELECT id, actor, type, version, deleted, updated, object FROM "
+                     "remote_objects WHERE actor=:a ORDER BY updated DESC LIMIT 500",
+                     ":a", actor)
+              : rows(req->db,
+                     "SELECT id, actor, type, version, deleted, updated, object FROM "
+                     "remote_objects ORDER BY updated DESC LIMIT 500",
+                     NULL, NULL);
+    size_t i;
+    json_t *e;
+    json_array_foreach(items, i, e)
+    {
+        json_t *o = json_loads(json_string_value(json_object_get(e, "object")), JSON_DECODE_ANY,
+                               NULL);
+        json_object_set_new(e, "object", o ? o : json_null());
+    }
+    http_json(resp, 200, json_pack("{s:o}", "items", items));
+}
+
+int ap_follow(db *d, const char *target, char *actor_out, size_t actor_len, char *err,
+              size_t errlen)
+{
+    char url[1024];
+    if (strncmp(target, "http://", 7) && strncmp(target, "https://", 8)) {
+        if (remote_webfinger(&ctx, target, url, sizeof url, err, errlen))
+            return -1;
+    } else {
+        snprintf(url, sizeof url, "%s", target);
+    }
+    remote_actor a;
+    if (remote_actor_get(d, &ctx, url, true, &a, err, errlen))
+        return -1;
+    if (!strcmp(a.id, ctx.actor)) {
+        snprintf(err, errlen, "a node cannot follow itself");
+        remote_actor_free(&a);
+        return -1;
+    }
+    json_t *follow = as2_direct_activity(&ctx, "Follow", json_string(a.id), a.id);
+    char *txt = follow ? json_dumps(follow, JSON_COMPACT) : NULL;
+    const char *fid = json_string_value(json_object_get(follow, "id"));
+    char now[21];
+    util_now_iso(now);
+    int rc = -1;
+    if (txt && db_begin(d) == 0) {
+        sqlite3_stmt *st = db_stmt(
+            d, "INSERT INTO following(actor_id, follow_id, state, created, updated) "
+               "VALUES(:a, :fid, 'pending', :now, :now) ON CONFLICT(actor_id) DO UPDATE SET "
+               "follow_id=:fid, state=CASE WHEN state='accepted' THEN 'accepted' ELSE "
+               "'pending' END, updated=:now");
+        if (st) {
+            db_bind_text(st, ":a", a.id);
+            db_bind_text(st, ":fid", fid);
+            db_bind_text(st, ":now", now);
+            rc = db_exec_stmt(st);
+        }
+        if (!rc)
+            rc = outbox_enqueue(d, fid, txt, a.inbox);
+        if (rc || db_commit(d)) {
+            db_rollback(d);
+            rc = -1;
+            snprintf(err, errlen, "storage failure");
+        }
+    }
+    if (!rc)
+        snprintf(actor_out, actor_len, "%s", a.id);
+    free(txt);
+    json_decref(follow);
+    remote_actor_free(&a);
+    return rc;
+}
+
+int ap_rotate_keys(db *d, const config *cfg, char *err, size_t errlen)
+{
+    char kdir[1100];
+    fed_keys_dir(cfg, kdir, sizeof kdir);
+    if (fed_keys_rotate(kdir)) {
+        snprintf(err, errlen, "cannot rotate the keys in %s", kdir);
+        return -1;
+    }
+    /* Build the actor with the new keys, then sign the Update with the old
+     * ones, so followers can trust the change. */
+    fed_ctx newc, oldc;
+    if (fed_ctx_init(&newc, cfg, err, errlen))
+        return -1;
+    char olddir[1200];
+    snprintf(olddir, sizeof olddir, "%s/old", kdir);
+    oldc = newc;
+    oldc.rsa_public_pem = NULL;
+    oldc.ed_multibase = NULL;
+    if (fed_keys_load(olddir, &oldc.keys)) {
+        fed_ctx_free(&newc);
+        snprintf(err, errlen, "cannot load the old keys from %s", olddir);
+        return -1;
+    }
+    json_t *actor = as2_actor(&newc, false);
+    json_object_del(actor, "@context");
+    json_t *upd = as2_activity(&oldc, "Update", actor);
+    int rc = -1;
+    if (upd && db_begin(d) == 0) {
+        rc = outbox_append(d, upd);
+        if (rc || db_commit(d)) {
+            db_rollback(d);
+            rc = -1;
+        }
+    }
+    if (rc)
+        snprintf(err, errlen, "keys rotated, but the Update could not be queued");
+    json_decref(upd);
+    fed_keys_free(&oldc.keys);
+    fed_ctx_free(&newc);
+    return rc;
+}
+
 const http_route ap_routes[] = {
+    {"POST", "/actor/inbox", h_inbox},
+    {"POST", "/inbox", h_inbox},
+    {"GET", "/api/v1/federation/followers", h_fed_followers},
+    {"POST", "/api/v1/federation/followers", h_fed_follower_action},
+    {"GET", "/api/v1/federation/following", h_fed_following},
+    {"POST", "/api/v1/federation/following", h_fed_follow},
+    {"GET", "/api/v1/federation/blocks", h_fed_blocks},
+    {"POST", "/api/v1/federation/blocks", h_fed_block_add},
+    {"DELETE", "/api/v1/federation/blocks", h_fed_block_del},
+    {"GET", "/api/v1/federation/deliveries", h_fed_deliveries},
+    {"POST", "/api/v1/federation/deliveries/*/retry", h_fed_retry},
+    {"GET", "/api/v1/federation/objects", h_fed_remote},
     {"GET", "/.well-known/webfinger", h_webfinger},
     {"GET", "/.well-known/nodeinfo", h_nodeinfo_links},
     {"GET", "/nodeinfo/2.1", h_nodeinfo21},

@@ -57,7 +57,7 @@ void api_authenticate(http_req *req)
 /* Checks that the request may write with at least role `need`: 401 without
  * credentials, 403 with a too-weak role or a missing/wrong CSRF token on a
  * cookie session. Returns true when the handler may go on. */
-static bool require(http_req *req, http_resp *resp, role need)
+bool api_require(http_req *req, http_resp *resp, role need)
 {
     if (!req->authed) {
         http_problem(resp, 401, "unauthenticated", "Login required",
@@ -88,7 +88,7 @@ static bool require(http_req *req, http_resp *resp, role need)
 
 /* Parses the request body as a JSON object. On failure answers 400/415 and
  * returns NULL. */
-static json_t *body_object(http_req *req, http_resp *resp)
+json_t *api_body_object(http_req *req, http_resp *resp)
 {
     const char *ct = http_header(req, "Content-Type");
     if (!ct || strncasecmp(ct, "application/json", 16) != 0) {
@@ -296,9 +296,9 @@ static void h_create(http_req *req, http_resp *resp)
         kind = REC_PROGRESS;
         parent = req->params[0];
     }
-    if (!require(req, resp, ROLE_EDITOR))
+    if (!api_require(req, resp, ROLE_EDITOR))
         return;
-    json_t *in = body_object(req, resp);
+    json_t *in = api_body_object(req, resp);
     if (!in)
         return;
     json_t *out = NULL, *errors = NULL;
@@ -318,7 +318,7 @@ static void h_create(http_req *req, http_resp *resp)
 static void h_update(http_req *req, http_resp *resp)
 {
     rec_kind kind = kind_of_path(req->path);
-    if (!require(req, resp, ROLE_EDITOR))
+    if (!api_require(req, resp, ROLE_EDITOR))
         return;
     long long v = if_match(req);
     if (v == -1) {
@@ -333,7 +333,7 @@ static void h_update(http_req *req, http_resp *resp)
                      "If-Match", NULL);
         return;
     }
-    json_t *in = body_object(req, resp);
+    json_t *in = api_body_object(req, resp);
     if (!in)
         return;
     json_t *out = NULL, *errors = NULL;
@@ -353,7 +353,7 @@ static void h_update(http_req *req, http_resp *resp)
 static void h_delete(http_req *req, http_resp *resp)
 {
     rec_kind kind = kind_of_path(req->path);
-    if (!require(req, resp, ROLE_EDITOR))
+    if (!api_require(req, resp, ROLE_EDITOR))
         return;
     long long v = if_match(req);
     if (v == -2) {
@@ -438,7 +438,7 @@ static json_t *session_json(const principal *p)
 
 static void h_login(http_req *req, http_resp *resp)
 {
-    json_t *in = body_object(req, resp);
+    json_t *in = api_body_object(req, resp);
     if (!in)
         return;
     const char *name = json_string_value(json_object_get(in, "name"));
@@ -482,7 +482,7 @@ static void h_session(http_req *req, http_resp *resp)
 
 static void h_logout(http_req *req, http_resp *resp)
 {
-    if (!require(req, resp, ROLE_VIEWER))
+    if (!api_require(req, resp, ROLE_VIEWER))
         return;
     account_logout(req->db, req->session_token);
     session_cookie(req, resp, "", 0);
@@ -515,16 +515,16 @@ static void acct_problem(http_resp *resp, acct_status s, const char *err)
 
 static void h_users(http_req *req, http_resp *resp)
 {
-    if (!require(req, resp, ROLE_ADMIN))
+    if (!api_require(req, resp, ROLE_ADMIN))
         return;
     http_json(resp, 200, json_pack("{s:o}", "items", account_user_list(req->db)));
 }
 
 static void h_user_add(http_req *req, http_resp *resp)
 {
-    if (!require(req, resp, ROLE_ADMIN))
+    if (!api_require(req, resp, ROLE_ADMIN))
         return;
-    json_t *in = body_object(req, resp);
+    json_t *in = api_body_object(req, resp);
     if (!in)
         return;
     const char *name = json_string_value(json_object_get(in, "name"));
@@ -544,9 +544,9 @@ static void h_user_add(http_req *req, http_resp *resp)
 
 static void h_user_update(http_req *req, http_resp *resp)
 {
-    if (!require(req, resp, ROLE_ADMIN))
+    if (!api_require(req, resp, ROLE_ADMIN))
         return;
-    json_t *in = body_object(req, resp);
+    json_t *in = api_body_object(req, resp);
     if (!in)
         return;
     const char *name = req->params[0];
@@ -580,14 +580,14 @@ static void h_user_update(http_req *req, http_resp *resp)
 static void h_password(http_req *req, http_resp *resp)
 {
     /* Any logged-in user changes their own password, proving the old one. */
-    if (!require(req, resp, ROLE_VIEWER))
+    if (!api_require(req, resp, ROLE_VIEWER))
         return;
     if (!req->who.user_id) {
         http_problem(resp, 403, "forbidden", "Not allowed", "API tokens have no password.", NULL,
                      NULL);
         return;
     }
-    json_t *in = body_object(req, resp);
+    json_t *in = api_body_object(req, resp);
     if (!in)
         return;
     const char *old = json_string_value(json_object_get(in, "old_password"));
@@ -618,16 +618,16 @@ static void h_password(http_req *req, http_resp *resp)
 
 static void h_tokens(http_req *req, http_resp *resp)
 {
-    if (!require(req, resp, ROLE_ADMIN))
+    if (!api_require(req, resp, ROLE_ADMIN))
         return;
     http_json(resp, 200, json_pack("{s:o}", "items", account_token_list(req->db)));
 }
 
 static void h_token_add(http_req *req, http_resp *resp)
 {
-    if (!require(req, resp, ROLE_ADMIN))
+    if (!api_require(req, resp, ROLE_ADMIN))
         return;
-    json_t *in = body_object(req, resp);
+    json_t *in = api_body_object(req, resp);
     if (!in)
         return;
     const char *name = json_string_value(json_object_get(in, "name"));
@@ -646,7 +646,7 @@ static void h_token_add(http_req *req, http_resp *resp)
 
 static void h_token_revoke(http_req *req, http_resp *resp)
 {
-    if (!require(req, resp, ROLE_ADMIN))
+    if (!api_require(req, resp, ROLE_ADMIN))
         return;
     acct_status s = account_token_revoke(req->db, req->params[0]);
     if (s == ACCT_OK)

@@ -15,6 +15,7 @@ void config_defaults(config *c)
     snprintf(c->role, sizeof c->role, "district");
     snprintf(c->listen, sizeof c->listen, "127.0.0.1:8080");
     c->max_body = 1024 * 1024;
+    c->retry_base_ms = 30000;
 }
 
 static int set_str(char *dst, size_t dstlen, const char *key, const char *v, char *err,
@@ -115,12 +116,14 @@ int config_set(config *c, const char *key, const char *v, char *err, size_t errl
     }
     if (!strcmp(key, "allow_private"))
         return set_str(c->allow_private, sizeof c->allow_private, key, v, err, errlen);
-    if (!strcmp(key, "max_body") || !strcmp(key, "threads")) {
+    if (!strcmp(key, "max_body") || !strcmp(key, "threads") || !strcmp(key, "retry_base_ms")) {
         char *end;
         errno = 0;
         long n = strtol(v, &end, 10);
-        long lo = !strcmp(key, "threads") ? 0 : 1024;
-        long hi = !strcmp(key, "threads") ? 256 : 64L * 1024 * 1024;
+        long lo = !strcmp(key, "threads") ? 0 : !strcmp(key, "retry_base_ms") ? 10 : 1024;
+        long hi = !strcmp(key, "threads")         ? 256
+                  : !strcmp(key, "retry_base_ms") ? 3600000
+                                                  : 64L * 1024 * 1024;
         if (errno || *end || end == v || n < lo || n > hi) {
             snprintf(err, errlen, "%s: must be a whole number from %ld to %ld, not '%s'", key, lo,
                      hi, v);
@@ -128,6 +131,8 @@ int config_set(config *c, const char *key, const char *v, char *err, size_t errl
         }
         if (!strcmp(key, "threads"))
             c->threads = (int)n;
+        else if (!strcmp(key, "retry_base_ms"))
+            c->retry_base_ms = n;
         else
             c->max_body = n;
         return 0;
@@ -215,9 +220,10 @@ int config_save(const config *c)
     buf_printf(&b,
                "# dinet node configuration. Flags given to 'dinet serve' override these.\n"
                "role = %s\ndistrict = %s\nname = %s\nbase_url = %s\nhandle = %s\n"
-               "listen = %s\nmax_body = %ld\nthreads = %d\nmanual_approve = %s\n",
+               "listen = %s\nmax_body = %ld\nthreads = %d\nmanual_approve = %s\n"
+               "retry_base_ms = %ld\n",
                c->role, c->district, c->name, c->base_url, c->handle, c->listen, c->max_body,
-               c->threads, c->manual_approve ? "true" : "false");
+               c->threads, c->manual_approve ? "true" : "false", c->retry_base_ms);
     if (c->allow_private[0])
         buf_printf(&b, "allow_private = %s\n", c->allow_private);
     char path[1200];

@@ -18,6 +18,7 @@ typedef struct config {
     long max_body;      /* request body limit in bytes */
     int threads;        /* HTTP worker threads; 0 = number of cores */
     bool manual_approve; /* hold incoming Follows for approval */
+    long retry_base_ms;  /* first delivery retry delay (tests lower it) */
 } config;
 
 /* Fills c with defaults (no data dir, role district, listen 127.0.0.1:8080). */

@@ -19,7 +19,22 @@ typedef struct reqstate {
     buf body;
     bool too_large;
     bool has_body;
+    bool started;
+    char *target; /* raw request target, path and query as sent */
 } reqstate;
+
+/* MHD calls this first for each request with the raw URI; its return value
+ * becomes the request's state, so the undecoded target (needed to verify
+ * HTTP signatures over "(request-target)") is kept. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    reqstate *rs = calloc(1, sizeof *rs);
+    if (rs && uri)
+        rs->target = strndup(uri, 8192);
+    return rs;
+}
 
 static const http_server_opts *srv;
 
@@ -231,12 +246,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)cls;
     (void)version;
     reqstate *rs = *req_cls;
-    if (!rs) {
-        rs = calloc(1, sizeof *rs);
-        if (!rs)
-            return MHD_NO;
-        buf_init(&rs->body);
-        *req_cls = rs;
+    if (!rs)
+        return MHD_NO;
+    if (!rs->started) {
+        rs->started = true;
         /* Refuse a declared oversized body before reading any of it. */
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoll(cl, NULL, 10) > srv->cfg->max_body)
@@ -261,6 +274,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     req.conn = conn;
     req.method = method;
     req.path = url;
+    req.target = rs->target ? rs->target : url;
     req.cfg = srv->cfg;
     req.too_large = rs->too_large || rs->body.oom;
     if (rs->has_body && !req.too_large) {
@@ -295,6 +309,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     reqstate *rs = *req_cls;
     if (rs) {
         buf_free(&rs->body);
+        free(rs->target);
         free(rs);
         *req_cls = NULL;
     }
@@ -364,7 +379,7 @@ int http_serve(const http_server_opts *opts)
                      MHD_USE_TURBO | (v6 ? MHD_USE_IPv6 : 0);
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000, MHD_OPTION_LISTEN_BACKLOG_SIZE,

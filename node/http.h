@@ -21,7 +21,8 @@ struct MHD_Connection;
 typedef struct http_req {
     struct MHD_Connection *conn;
     const char *method;
-    const char *path; /* without the query string */
+    const char *path;   /* without the query string, percent-decoded */
+    const char *target; /* the request target as sent: path?query */
     char *body;       /* NUL-terminated; NULL when there was none */
     size_t body_len;
     bool too_large;

@@ -36,7 +36,9 @@ static const char *usage_text =
     "  token    create, list, revoke API tokens\n"
     "  sample   load the synthetic sample data (Beispieldaten)\n"
     "  backup   write an online backup of the database\n"
-    "  info     print the node's identity\n"
+    "  info     print the node's identity and key fingerprints\n"
+    "  follow   follow a remote actor\n"
+    "  keys     rotate the node's keys\n"
     "  version  print the version\n"
     "\n"
     "'dinet COMMAND --help' explains each command.\n";
@@ -195,8 +197,17 @@ static const char *serve_help =
     "Runs the node until SIGTERM or SIGINT. Prints 'listening on http://HOST:PORT'\n"
     "when ready; port 0 picks a free port.\n";
 
-static void close_thread_db(void)
+static char serve_db_path[1200];
+
+static void serve_started(void)
 {
+    if (ap_start_delivery(serve_db_path))
+        log_event(LOG_ERROR, "delivery.start_failed", NULL);
+}
+
+static void serve_stopped(void)
+{
+    ap_stop_delivery();
     db_thread_close_current();
 }
 
@@ -220,13 +231,12 @@ static int cmd_serve(int argc, char **argv)
     if ((cli_get(&a, "listen") && config_set(&cfg, "listen", cli_get(&a, "listen"), err, sizeof err)) ||
         (cli_get(&a, "threads") && config_set(&cfg, "threads", cli_get(&a, "threads"), err, sizeof err)))
         return fail("serve", err);
-    char path[1200];
-    config_path(&cfg, "dinet.db", path, sizeof path);
-    db_thread_init(path);
+    config_path(&cfg, "dinet.db", serve_db_path, sizeof serve_db_path);
+    db_thread_init(serve_db_path);
     if (ap_init(&cfg, err, sizeof err))
         return fail("serve", err);
     static const http_route *const tables[] = {api_routes, ap_routes, NULL};
-    http_server_opts o = {&cfg, tables, api_authenticate, NULL, close_thread_db};
+    http_server_opts o = {&cfg, tables, api_authenticate, serve_started, serve_stopped};
     int rc = http_serve(&o);
     ap_shutdown();
     return rc;
@@ -473,21 +483,94 @@ static int cmd_info(int argc, char **argv)
     if (open_node("info", &a, &cfg, NULL))
         return 1;
     const char *host = strstr(cfg.base_url, "://") + 3;
-    char actor[700], handle[700];
+    char actor[700], handle[700], kdir[1200];
     snprintf(actor, sizeof actor, "%s/actor", cfg.base_url);
     snprintf(handle, sizeof handle, "@%s@%s", cfg.handle, host);
+    fed_keys_dir(&cfg, kdir, sizeof kdir);
+    fed_keys keys;
+    char *fp_rsa = NULL, *fp_ed = NULL;
+    if (fed_keys_load(kdir, &keys) == 0) {
+        fp_rsa = fed_keys_fingerprint_rsa(keys.rsa);
+        fp_ed = fed_keys_fingerprint_ed(keys.ed_pk);
+        fed_keys_free(&keys);
+    }
+    if (!fp_rsa || !fp_ed) {
+        free(fp_rsa);
+        free(fp_ed);
+        return fail("info", "cannot read the node's keys");
+    }
     if (cli_has(&a, "json")) {
-        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", cfg.name, "role", cfg.role,
-                              "district", cfg.district, "base_url", cfg.base_url, "actor", actor,
-                              "handle", handle);
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name", cfg.name, "role",
+                              cfg.role, "district", cfg.district, "base_url", cfg.base_url,
+                              "actor", actor, "handle", handle, "rsa_fingerprint", fp_rsa,
+                              "ed25519_fingerprint", fp_ed);
         char *t = json_dumps(j, JSON_INDENT(2));
         puts(t);
         free(t);
         json_decref(j);
     } else {
-        printf("name:     %s\nrole:     %s\ndistrict: %s\nbase_url: %s\nactor:    %s\nhandle:   %s\n",
-               cfg.name, cfg.role, cfg.district, cfg.base_url, actor, handle);
+        printf("name:     %s\nrole:     %s\ndistrict: %s\nbase_url: %s\nactor:    %s\nhandle:   %s\n"
+               "rsa key:     %s\ned25519 key: %s\n",
+               cfg.name, cfg.role, cfg.district, cfg.base_url, actor, handle, fp_rsa, fp_ed);
     }
+    free(fp_rsa);
+    free(fp_ed);
+    return 0;
+}
+
+static int cmd_follow(int argc, char **argv)
+{
+    static const cli_opt opts[] = {{"data", true}, {NULL, false}};
+    if (want_help(argc, argv)) {
+        puts("usage: dinet follow --data DIR URL|acct:NAME@HOST\n\nFollows a remote actor: "
+             "resolves it, records the follow as pending\nand queues a signed Follow, which the "
+             "running node delivers.");
+        return 0;
+    }
+    cli_args a;
+    if (cli_parse("follow", argc, argv, opts, &a))
+        return 2;
+    if (a.npos != 1)
+        return fail("follow", "exactly one actor URL or handle is required");
+    config cfg;
+    db *d = NULL;
+    if (open_node("follow", &a, &cfg, &d))
+        return 1;
+    char err[1024] = "", actor[1024];
+    int rc = ap_init(&cfg, err, sizeof err);
+    if (!rc)
+        rc = ap_follow(d, a.pos[0], actor, sizeof actor, err, sizeof err);
+    ap_shutdown();
+    db_close(d);
+    if (rc)
+        return fail("follow", err[0] ? err : "failed");
+    printf("following %s (pending until it accepts)\n", actor);
+    return 0;
+}
+
+static int cmd_keys(int argc, char **argv)
+{
+    static const cli_opt opts[] = {{"data", true}, {NULL, false}};
+    if (argc < 1 || want_help(argc, argv) || strcmp(argv[0], "rotate")) {
+        fputs("usage: dinet keys rotate --data DIR\n\nMakes new RSA and Ed25519 keys, keeps "
+              "the old ones in DIR/keys/old and\npublishes an Update of the actor signed with the "
+              "old key, so followers\nlearn the new keys.\n",
+              argc < 1 || strcmp(argv[0], "rotate") ? stderr : stdout);
+        return want_help(argc, argv) ? 0 : 2;
+    }
+    cli_args a;
+    if (cli_parse("keys", argc - 1, argv + 1, opts, &a))
+        return 2;
+    config cfg;
+    db *d = NULL;
+    if (open_node("keys", &a, &cfg, &d))
+        return 1;
+    char err[1024] = "";
+    int rc = ap_rotate_keys(d, &cfg, err, sizeof err);
+    db_close(d);
+    if (rc)
+        return fail("keys", err);
+    puts("keys rotated; the Update of the actor is queued for every follower");
     return 0;
 }
 
@@ -527,6 +610,10 @@ int main(int argc, char **argv)
         rc = cmd_sample(argc - 2, argv + 2);
     else if (!strcmp(argv[1], "info"))
         rc = cmd_info(argc - 2, argv + 2);
+    else if (!strcmp(argv[1], "follow"))
+        rc = cmd_follow(argc - 2, argv + 2);
+    else if (!strcmp(argv[1], "keys"))
+        rc = cmd_keys(argc - 2, argv + 2);
     else {
         fprintf(stderr, "dinet: unknown command '%s'\n\n%s", argv[1], usage_text);
         rc = 2;

@@ -139,13 +139,12 @@ static void test_numbers(void)
     check_text("[9007199254740993,-9223372036854775808,18446744073709551616]",
                "[9007199254740992,-9223372036854776000,18446744073709552000]");
 
-    json_t *ints = json_pack("[I,I,I]", (json_int_t)9007199254740993LL,
-                             (json_int_t)INT64_MAX, (json_int_t)-42);
+    json_t *ints = json_pack("[I,I,I]", (json_int_t)9007199254740993LL, (json_int_t)INT64_MAX,
+                             (json_int_t)-42);
     char *got = jcs_canonicalize(ints);
     CHECK_STR(got, "[9007199254740992,9223372036854776000,-42]", "json_int as double");
     free(got);
     json_decref(ints);
-
 }
 
 /* Compares against many random doubles printed by the C library with 17

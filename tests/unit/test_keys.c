@@ -44,8 +44,7 @@ static void count_entries(const char *dir, int *hidden, int *total)
 
 static void remove_tree(const char *dir)
 {
-    static const char *const names[] = {"rsa.pem", "ed25519.key", "old/rsa.pem",
-                                        "old/ed25519.key"};
+    static const char *const names[] = {"rsa.pem", "ed25519.key", "old/rsa.pem", "old/ed25519.key"};
     char p[1024];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", dir, names[i]);
@@ -80,8 +79,8 @@ static void test_base58(void)
     CHECK_STR(s, "2NEpo7TZRRrLZSi2U", "base58 of Hello World!");
     unsigned char out[64];
     size_t n = 0;
-    CHECK(s && mbase_b58_decode(s, strlen(s), out, sizeof out, &n) == 0 &&
-              n == sizeof hello - 1 && memcmp(out, hello, n) == 0,
+    CHECK(s && mbase_b58_decode(s, strlen(s), out, sizeof out, &n) == 0 && n == sizeof hello - 1 &&
+              memcmp(out, hello, n) == 0,
           "base58 decodes back");
     free(s);
 

@@ -151,9 +151,10 @@ static void test_fep_vector(void)
                          utc(2023, 2, 24, 23, 36, 38)),
               0, "sign FEP example");
     const json_t *p = json_object_get(doc, "proof");
-    CHECK_STR(json_string_value(json_object_get(p, "proofValue")),
-              "z42ffGu6AUKPCFcFPiabmUvnGLPJzC7e4DGWC52NUasSSH37UMa9c58tdgVszUcZfytxa4fQ5TYHaJENCxUDe9SdL",
-              "FEP-8b32 proofValue");
+    CHECK_STR(
+        json_string_value(json_object_get(p, "proofValue")),
+        "z42ffGu6AUKPCFcFPiabmUvnGLPJzC7e4DGWC52NUasSSH37UMa9c58tdgVszUcZfytxa4fQ5TYHaJENCxUDe9SdL",
+        "FEP-8b32 proofValue");
     CHECK_STR(json_string_value(json_object_get(p, "proofPurpose")), "assertionMethod",
               "default purpose");
     CHECK_STR(json_string_value(json_object_get(p, "created")), "2023-02-24T23:36:38Z", "created");
@@ -192,7 +193,8 @@ static void test_roundtrip_and_tamper(void)
     CHECK_INT(proof_sign(doc, sk, vm, NULL, 0), 0, "sign fresh");
     expect(doc, pk, PROOF_OK, "round trip");
     CHECK_STR(proof_verification_method(doc), vm, "verification method");
-    const char *created = json_string_value(json_object_get(json_object_get(doc, "proof"), "created"));
+    const char *created =
+        json_string_value(json_object_get(json_object_get(doc, "proof"), "created"));
     CHECK(created && strlen(created) == 20 && created[19] == 'Z', "created '%s'",
           created ? created : "");
     CHECK_INT(proof_sign(doc, sk, vm, NULL, 0), -1, "signing a signed document is refused");
@@ -220,7 +222,8 @@ static void test_roundtrip_and_tamper(void)
     json_decref(t);
 
     t = json_deep_copy(doc);
-    json_object_set_new(json_object_get(t, "proof"), "created", json_string("2020-01-01T00:00:00Z"));
+    json_object_set_new(json_object_get(t, "proof"), "created",
+                        json_string("2020-01-01T00:00:00Z"));
     expect(t, pk, PROOF_MISMATCH, "changed proof created");
     json_decref(t);
 
@@ -289,10 +292,9 @@ static void test_roundtrip_and_tamper(void)
     /* Proof sets. */
     t = json_deep_copy(doc);
     json_t *p = json_incref(json_object_get(t, "proof"));
-    json_t *other = json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "DataIntegrityProof",
-                              "cryptosuite", "eddsa-rdfc-2022", "verificationMethod",
-                              "https://x.example/k", "proofPurpose", "assertionMethod",
-                              "proofValue", "z1");
+    json_t *other = json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "DataIntegrityProof", "cryptosuite",
+                              "eddsa-rdfc-2022", "verificationMethod", "https://x.example/k",
+                              "proofPurpose", "assertionMethod", "proofValue", "z1");
     json_object_set_new(t, "proof", json_pack("[o,o]", other, p));
     expect(t, pk, PROOF_OK, "proof set with one of ours");
     CHECK_STR(proof_verification_method(t), vm, "method from proof set");

@@ -1,0 +1,58 @@
+/* The inbox: verifies and processes activities POSTed to the node's actor
+ * inbox or the shared inbox. It does not know the HTTP server: the caller
+ * passes the parsed request and maps the result to a status code.
+ *
+ * Order of checks, cheapest first: size and JSON shape, block list, HTTP
+ * signature (Date window, Digest, then the key, refetched once on failure
+ * because it may have been rotated), the signer must be the activity's
+ * actor, the FEP-8b32 proof when present, then idempotency by activity id.
+ * Every rejection is logged with its reason and counted. */
+#ifndef DINET_INBOX_H
+#define DINET_INBOX_H
+
+#include "db.h"
+#include "fed.h"
+#include "httpsig.h"
+
+#include <stddef.h>
+
+typedef enum inbox_status {
+    INBOX_ACCEPTED = 0, /* processed */
+    INBOX_DUPLICATE,    /* this activity id was processed before */
+    INBOX_IGNORED,      /* valid, but nothing to do (unknown type, unfollowed sender) */
+    INBOX_BAD_REQUEST,  /* not an activity */
+    INBOX_UNAUTHORIZED, /* signature or proof invalid */
+    INBOX_FORBIDDEN,    /* blocked actor or domain */
+    INBOX_TOO_LARGE,
+    INBOX_ERROR,        /* storage failure: the sender should retry */
+} inbox_status;
+
+typedef struct inbox_request {
+    const char *method;
+    const char *path;
+    const char *query;
+    httpsig_header_fn header;
+    void *header_ud;
+    const char *body;
+    size_t body_len;
+} inbox_request;
+
+typedef struct inbox_result {
+    inbox_status status;
+    char reason[300];   /* why, for the response and the log */
+    char type[32];      /* activity type, when parsed */
+    char actor[1024];   /* claimed actor, when parsed */
+} inbox_result;
+
+/* Largest accepted activity (bytes). */
+#define INBOX_MAX_BODY (256 * 1024)
+
+/* Verifies and processes one request. Never throws away a valid activity
+ * silently: res->reason says what happened. */
+inbox_status inbox_receive(db *d, const fed_ctx *ctx, const inbox_request *req, inbox_result *res);
+
+/* Counters of outcomes since start, by reason class, for /metrics:
+ * writes "name count" lines into out. */
+void inbox_counters(char *out, size_t outlen);
+
+#endif
