@@ -304,7 +304,11 @@ static void h_create(http_req *req, http_resp *resp)
     json_t *out = NULL, *errors = NULL;
     rec_status rs = record_create(req->db, kind, parent, in, req->who.actor, &out, &errors);
     if (rs == REC_OK) {
-        http_set_header(resp, "Location", json_string_value(json_object_get(out, "url")));
+        char loc[256];
+        static const char *const paths[] = {"organisations", "measures", "progress"};
+        snprintf(loc, sizeof loc, "/api/v1/%s/%s", paths[kind],
+                 json_string_value(json_object_get(out, "id")));
+        http_set_header(resp, "Location", loc);
         set_etag(resp, 1);
         http_json(resp, 201, json_incref(out));
     } else {
@@ -551,29 +555,46 @@ static void h_user_update(http_req *req, http_resp *resp)
         return;
     const char *name = req->params[0];
     char err[256] = "";
-    acct_status s = ACCT_OK;
     json_t *rl = json_object_get(in, "role"), *dis = json_object_get(in, "disabled"),
            *pw = json_object_get(in, "password");
-    if (rl && account_role_parse(json_string_value(rl)) == ROLE_NONE) {
-        snprintf(err, sizeof err, "role: one of admin, editor, moderator, viewer");
-        s = ACCT_INVALID;
+    const char *k;
+    json_t *v;
+    const char *unknown = NULL;
+    json_object_foreach(in, k, v) if (strcmp(k, "role") && strcmp(k, "disabled") &&
+                                      strcmp(k, "password")) unknown = k;
+    /* Validate everything first so that a bad field changes nothing. */
+    if (unknown) {
+        http_problem(resp, 422, "validation", "Unknown field",
+                     "Only role, disabled and password can be changed.", unknown, NULL);
+    } else if (!rl && !dis && !pw) {
+        http_problem(resp, 422, "validation", "Nothing to change",
+                     "Send role, disabled or password.", "body", NULL);
+    } else if (rl && account_role_parse(json_string_value(rl)) == ROLE_NONE) {
+        http_problem(resp, 422, "validation", "Invalid value",
+                     "role: one of admin, editor, moderator, viewer", "role", NULL);
     } else if (dis && !json_is_boolean(dis)) {
         http_problem(resp, 422, "validation", "Invalid value", "disabled: true or false",
                      "disabled", NULL);
-        json_decref(in);
-        return;
+    } else if (pw && (!json_is_string(pw) || util_utf8_len(json_string_value(pw)) < 10 ||
+                      strlen(json_string_value(pw)) > 1024)) {
+        http_problem(resp, 422, "validation", "Invalid value",
+                     "password: 10 characters to 1024 bytes", "password", NULL);
+    } else {
+        acct_status s = ACCT_OK;
+        if (rl)
+            s = account_user_set_role(req->db, name, account_role_parse(json_string_value(rl)));
+        if (!s && dis)
+            s = account_user_disable(req->db, name, json_is_true(dis));
+        if (!s && pw)
+            s = account_user_passwd(req->db, name, json_string_value(pw), err, sizeof err);
+        if (s == ACCT_OK)
+            http_json(resp, 200, json_pack("{s:s}", "name", name));
+        else {
+            if (s == ACCT_NOT_FOUND)
+                snprintf(err, sizeof err, "no user '%s'", name);
+            acct_problem(resp, s, err);
+        }
     }
-    if (!s && rl)
-        s = account_user_set_role(req->db, name, account_role_parse(json_string_value(rl)));
-    if (!s && dis)
-        s = account_user_disable(req->db, name, json_is_true(dis));
-    if (!s && pw)
-        s = account_user_passwd(req->db, name, json_is_string(pw) ? json_string_value(pw) : "",
-                                err, sizeof err);
-    if (s == ACCT_OK)
-        http_json(resp, 200, json_pack("{s:s}", "name", name));
-    else
-        acct_problem(resp, s, err);
     json_decref(in);
 }
 
@@ -607,7 +628,11 @@ static void h_password(http_req *req, http_resp *resp)
             http_problem(resp, 422, "validation", "Invalid value", err, "new_password", NULL);
         }
     } else if (s == ACCT_THROTTLED) {
-        http_problem(resp, 429, "throttled", "Too many failed logins", NULL, NULL, NULL);
+        char ra[32];
+        snprintf(ra, sizeof ra, "%ld", retry);
+        http_problem(resp, 429, "throttled", "Too many failed logins",
+                     "Wait before trying again; see Retry-After.", NULL, NULL);
+        http_set_header(resp, "Retry-After", ra);
     } else {
         http_problem(resp, 422, "validation", "Wrong password", "The old password is wrong.",
                      "old_password", NULL);
@@ -631,13 +656,18 @@ static void h_token_add(http_req *req, http_resp *resp)
     if (!in)
         return;
     const char *name = json_string_value(json_object_get(in, "name"));
-    const char *rl = json_string_value(json_object_get(in, "role"));
-    char token[80], err[256] = "";
-    acct_status s = account_token_create(req->db, name ? name : "", account_role_parse(rl ? rl : "editor"),
-                                         token, err, sizeof err);
+    json_t *rlj = json_object_get(in, "role");
+    const char *rl = rlj ? json_string_value(rlj) : "editor";
+    char token[80] = "", err[256] = "";
+    acct_status s = ACCT_INVALID;
+    if (!rl || account_role_parse(rl) == ROLE_NONE)
+        snprintf(err, sizeof err, "role: one of admin, editor, moderator, viewer");
+    else
+        s = account_token_create(req->db, name ? name : "", account_role_parse(rl), token, err,
+                                 sizeof err);
     if (s == ACCT_OK)
-        http_json(resp, 201, json_pack("{s:s, s:s, s:s}", "name", name, "role", rl ? rl : "editor",
-                                       "token", token));
+        http_json(resp, 201, json_pack("{s:s, s:s, s:s}", "name", name, "role", rl, "token",
+                                       token));
     else
         acct_problem(resp, s, err);
     sodium_memzero(token, sizeof token);
@@ -674,11 +704,49 @@ static void h_healthz(http_req *req, http_resp *resp)
 static void h_openapi(http_req *req, http_resp *resp)
 {
     (void)req;
-    static char path[1200];
-    snprintf(path, sizeof path, "%s/protocol-docs/openapi.json", api_share_dir());
+    snprintf(resp->file, sizeof resp->file, "%s/protocol-docs/openapi.json", api_share_dir());
     resp->status = 200;
     resp->ctype = "application/json; charset=utf-8";
-    resp->file = path;
+}
+
+static const char *content_type_of(const char *path)
+{
+    static const char *const map[][2] = {
+        {".html", "text/html; charset=utf-8"},  {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+        {".json", "application/json; charset=utf-8"}, {".svg", "image/svg+xml"},
+        {".png", "image/png"}, {".ico", "image/x-icon"}, {".woff2", "font/woff2"},
+        {".txt", "text/plain; charset=utf-8"}, {".csv", "text/csv; charset=utf-8"}};
+    const char *dot = strrchr(path, '.');
+    for (size_t i = 0; dot && i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(dot, map[i][0]) == 0)
+            return map[i][1];
+    return NULL;
+}
+
+/* admin-web/ is static files over this API, served at /admin/. */
+static void h_admin(http_req *req, http_resp *resp)
+{
+    const char *rel = req->params[0] ? req->params[0] : "index.html";
+    /* Only plain relative paths: no '..', no hidden files, no backslashes. */
+    bool ok = *rel && !strstr(rel, "..") && !strstr(rel, "/.") && rel[0] != '.' &&
+              !strchr(rel, '\\') && strlen(rel) < 512;
+    const char *ct = ok ? content_type_of(rel) : NULL;
+    if (!ct) {
+        http_problem(resp, 404, "not-found", "Not found", NULL, NULL, NULL);
+        return;
+    }
+    snprintf(resp->file, sizeof resp->file, "%s/admin-web/%s", api_share_dir(), rel);
+    resp->status = 200;
+    resp->ctype = ct;
+    http_set_header(resp, "Cache-Control", "no-cache");
+}
+
+static void h_admin_redirect(http_req *req, http_resp *resp)
+{
+    (void)req;
+    http_text(resp, 308, "text/plain; charset=utf-8", "/admin/\n");
+    http_set_header(resp, "Location", "/admin/");
 }
 
 static void h_root(http_req *req, http_resp *resp)
@@ -712,6 +780,9 @@ static void h_root(http_req *req, http_resp *resp)
 const http_route api_routes[] = {
     {"GET", "/", h_root},
     {"GET", "/healthz", h_healthz},
+    {"GET", "/admin", h_admin_redirect},
+    {"GET", "/admin/", h_admin},
+    {"GET", "/admin/**", h_admin},
     {"GET", "/api/v1/node", h_node},
     {"GET", "/api/v1/openapi.json", h_openapi},
     {"GET", "/api/v1/taxonomy", h_taxonomy},

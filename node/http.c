@@ -109,6 +109,14 @@ static bool match(const char *pattern, const char *path, const char **params, ch
     size_t used = 0;
     const char *p = pattern, *s = path;
     while (*p && *s) {
+        if (p[0] == '*' && p[1] == '*' && p[2] == '\0') {
+            size_t n = strlen(s);
+            if (np == HTTP_MAX_PARAMS || used + n + 1 > storelen)
+                return false;
+            memcpy(store + used, s, n + 1);
+            params[np++] = store + used;
+            return true;
+        }
         if (*p == '*') {
             const char *end = strchr(s, '/');
             size_t n = end ? (size_t)(end - s) : strlen(s);
@@ -159,7 +167,7 @@ static void add_common_headers(struct MHD_Response *resp)
 static enum MHD_Result send_response(struct MHD_Connection *conn, http_resp *r)
 {
     struct MHD_Response *resp = NULL;
-    if (r->file) {
+    if (r->file[0]) {
         int fd = open(r->file, O_RDONLY | O_CLOEXEC);
         struct stat st;
         if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
@@ -208,7 +216,7 @@ static void resp_free(http_resp *r)
 
 static void dispatch(http_req *req, http_resp *resp)
 {
-    char store[512];
+    char store[2048];
     const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
     bool path_matched = false;
     buf allow;

@@ -41,14 +41,15 @@ typedef struct http_resp {
     buf body;
     char *hname[HTTP_MAX_HEADERS], *hvalue[HTTP_MAX_HEADERS];
     int nheaders;
-    const char *file; /* when set, the body is this file's content */
+    char file[1024]; /* when set, the body is this file's content */
 } http_resp;
 
 typedef void (*http_handler)(http_req *req, http_resp *resp);
 
 typedef struct http_route {
     const char *method;  /* "GET", … */
-    const char *pattern; /* "/api/v1/measures/ *" ('*' = one segment) */
+    const char *pattern; /* "/api/v1/measures/ *" ('*' = one segment; a final '**' = the
+                            rest of the path, one or more segments) */
     http_handler fn;
 } http_route;
 

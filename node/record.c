@@ -39,6 +39,7 @@ void record_set_publish_hook(record_publish_fn fn, void *ud)
 typedef struct vctx {
     db *d;
     json_t *errors;
+    const json_t *old; /* stored fields on update, NULL on create */
 } vctx;
 
 static void verr(vctx *v, const char *field, const char *fmt, ...)
@@ -175,8 +176,27 @@ static bool ok_theme(vctx *v, const char *s)
     return taxonomy_valid(v->d, "theme", s);
 }
 
+static bool refers_already(const vctx *v, const char *s)
+{
+    /* A reference the stored record already holds stays valid even when
+     * that organisation was deleted since: editing a measure must not
+     * force anyone to first remove a partner that no longer exists. */
+    if (!v->old)
+        return false;
+    const json_t *lead = json_object_get(v->old, "lead_organisation");
+    if (json_is_string(lead) && !strcmp(json_string_value(lead), s))
+        return true;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(json_object_get(v->old, "partner_organisations"), i, e) if (
+        json_is_string(e) && !strcmp(json_string_value(e), s)) return true;
+    return false;
+}
+
 static bool ok_org(vctx *v, const char *s)
 {
+    if (refers_already(v, s))
+        return true;
     sqlite3_stmt *st = db_stmt(v->d, "SELECT 1 FROM records WHERE id=:id AND "
                                      "kind='organisation' AND deleted IS NULL");
     if (!st)
@@ -809,7 +829,7 @@ rec_status record_create(db *d, rec_kind kind, const char *parent_id, json_t *in
 {
     rec_status rs = REC_ERROR;
     json_t *fields = NULL, *doc = NULL;
-    vctx v = {d, json_array()};
+    vctx v = {d, json_array(), NULL};
     *out = NULL;
     *errors = NULL;
     if (db_begin(d))
@@ -864,7 +884,7 @@ rec_status record_update(db *d, rec_kind kind, const char *id, long long if_vers
 {
     rec_status rs = REC_ERROR;
     json_t *old = NULL, *merged = NULL, *fields = NULL, *doc = NULL, *oldf = NULL;
-    vctx v = {d, json_array()};
+    vctx v = {d, json_array(), NULL};
     long long seq = 0;
     bool deleted = false;
     char parent[64];
@@ -887,6 +907,7 @@ rec_status record_update(db *d, rec_kind kind, const char *id, long long if_vers
     }
     check_unknown(&v, kind, patch);
     oldf = domain_fields(kind, old);
+    v.old = oldf;
     merged = json_copy(oldf);
     const char *k;
     json_t *val;
@@ -937,17 +958,14 @@ out:
     return rs;
 }
 
-rec_status record_delete(db *d, rec_kind kind, const char *id, long long if_version,
-                         const char *actor, json_t **out)
+/* Deletes one record inside the caller's transaction. */
+static rec_status delete_in_tx(db *d, rec_kind kind, const char *id, long long if_version,
+                               const char *actor, json_t **out)
 {
-    rec_status rs = REC_ERROR;
     json_t *old = NULL, *tomb = NULL;
     long long seq = 0;
     bool deleted = false;
-    *out = NULL;
-    if (db_begin(d))
-        goto out;
-    rs = load_row(d, kind, id, &old, &seq, &deleted, NULL, 0);
+    rec_status rs = load_row(d, kind, id, &old, &seq, &deleted, NULL, 0);
     if (rs != REC_OK)
         goto out;
     if (deleted) {
@@ -986,17 +1004,50 @@ rec_status record_delete(db *d, rec_kind kind, const char *id, long long if_vers
            write_history(d, id, version + 1, now, actor, "delete", changes) ||
            publish(d, kind, "delete", tomb);
     json_decref(changes);
-    if (werr || db_commit(d)) {
-        rs = REC_ERROR;
-        goto out;
+    rs = werr ? REC_ERROR : REC_OK;
+    if (rs == REC_OK && kind == REC_MEASURE) {
+        /* A measure's progress entries go with it, each with its own
+         * tombstone, so no entry stays readable under a deleted measure. */
+        char children[256][32];
+        int n = 0;
+        st = db_stmt(d, "SELECT id FROM records WHERE parent=:id AND kind='progress' AND "
+                        "deleted IS NULL LIMIT 256");
+        if (!st) {
+            rs = REC_ERROR;
+            goto out;
+        }
+        db_bind_text(st, ":id", id);
+        while (n < 256 && sqlite3_step(st) == SQLITE_ROW)
+            snprintf(children[n++], sizeof children[0], "%s", (const char *)sqlite3_column_text(st, 0));
+        db_done(st);
+        for (int i = 0; i < n && rs == REC_OK; i++) {
+            json_t *ct = NULL;
+            rs = delete_in_tx(d, REC_PROGRESS, children[i], -1, actor, &ct);
+            json_decref(ct);
+        }
     }
-    *out = json_incref(tomb);
-    rs = REC_OK;
+    if (rs == REC_OK)
+        *out = json_incref(tomb);
 out:
-    if (rs != REC_OK)
-        db_rollback(d);
     json_decref(old);
     json_decref(tomb);
+    return rs;
+}
+
+rec_status record_delete(db *d, rec_kind kind, const char *id, long long if_version,
+                         const char *actor, json_t **out)
+{
+    *out = NULL;
+    if (db_begin(d))
+        return REC_ERROR;
+    rec_status rs = delete_in_tx(d, kind, id, if_version, actor, out);
+    if (rs == REC_OK && db_commit(d)) {
+        json_decref(*out);
+        *out = NULL;
+        rs = REC_ERROR;
+    }
+    if (rs != REC_OK)
+        db_rollback(d);
     return rs;
 }
 
@@ -1096,7 +1147,7 @@ static void add_term_filter(buf *sql, qparams *qp, const char *name, const char 
 rec_status record_list(db *d, rec_kind kind, const record_filter *f, buf *out, json_t **errors)
 {
     qparams qp;
-    vctx v = {d, json_array()};
+    vctx v = {d, json_array(), NULL};
     rec_status rs = REC_ERROR;
     buf where, sql;
     buf_init(&where);

@@ -36,7 +36,8 @@ static void test_organisation_round_trip(void)
     char *loc = tl_header(&r, "Location");
     const char *id = json_string_value(json_object_get(r.json, "id"));
     CHECK(id && strncmp(id, "o-", 2) == 0, "organisation id has prefix o-: %s", id ? id : "(null)");
-    CHECK(loc && id && strstr(loc, id), "Location names the record: %s", loc);
+    CHECK(loc && id && strncmp(loc, "/api/v1/organisations/", 22) == 0 && strstr(loc, id),
+          "Location is the API address of the record: %s", loc);
     CHECK_INT(json_integer_value(json_object_get(r.json, "version")), 1, "version 1");
     char oid[64];
     snprintf(oid, sizeof oid, "%s", id ? id : "none");
@@ -205,6 +206,46 @@ static void test_measure_and_progress(void)
     free(p);
 }
 
+/* Deleting things others refer to keeps the rest editable and consistent. */
+static void test_delete_consequences(void)
+{
+    char *org = create("/api/v1/organisations", "{\"name\":\"Bald weg\",\"kind\":\"other\"}");
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"title\":\"Mit Partner\",\"fields_of_action\":[\"HF2\"],"
+             "\"lead_organisation\":\"%s\",\"partner_organisations\":[\"%s\"]}",
+             org, org);
+    char *m = create("/api/v1/measures", body);
+    char path[160], opath[160], ppath[200];
+    snprintf(path, sizeof path, "/api/v1/measures/%s", m ? m : "x");
+    snprintf(opath, sizeof opath, "/api/v1/organisations/%s", org ? org : "x");
+    snprintf(ppath, sizeof ppath, "%s/progress", path);
+    char *p = create(ppath, "{\"date\":\"2025-02-01\",\"title\":\"Start\"}");
+    tl_resp r;
+    tl_api(&r, &node, "DELETE", opath, EDITOR, NULL, NULL);
+    CHECK_INT(r.status, 200, "delete the lead organisation");
+    tl_resp_free(&r);
+    tl_api(&r, &node, "PATCH", path, EDITOR, "{\"status\":\"active\"}", "If-Match: \"1\"");
+    CHECK_INT(r.status, 200, "a measure whose organisation was deleted stays editable");
+    tl_resp_free(&r);
+    snprintf(body, sizeof body, "{\"partner_organisations\":[\"%s\",\"%s\"]}", org, org);
+    tl_api(&r, &node, "PATCH", path, EDITOR, "{\"lead_organisation\":\"o-neverexisted\"}",
+           "If-Match: \"2\"");
+    CHECK_INT(r.status, 422, "but a new unknown organisation is still refused");
+    tl_resp_free(&r);
+    tl_api(&r, &node, "DELETE", path, EDITOR, NULL, NULL);
+    CHECK_INT(r.status, 200, "delete the measure");
+    tl_resp_free(&r);
+    char epath[160];
+    snprintf(epath, sizeof epath, "/api/v1/progress/%s", p ? p : "x");
+    tl_api(&r, &node, "GET", epath, NULL, NULL, NULL);
+    CHECK_INT(r.status, 410, "its progress entries are deleted with it");
+    tl_resp_free(&r);
+    free(org);
+    free(m);
+    free(p);
+}
+
 static void test_paging(void)
 {
     char *ids[7];
@@ -287,6 +328,7 @@ int main(void)
     }
     test_organisation_round_trip();
     test_measure_and_progress();
+    test_delete_consequences();
     test_paging();
     test_taxonomy_and_docs();
     CHECK_INT(tl_server_stop(&node.srv), 0, "clean shutdown");
