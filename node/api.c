@@ -1,6 +1,7 @@
 /* JSON API handlers; see api.h and protocol-docs/openapi.json. */
 #include "api.h"
 #include "log.h"
+#include "pagecache.h"
 #include "record.h"
 #include "taxonomy.h"
 
@@ -251,9 +252,23 @@ static void list_records(http_req *req, http_resp *resp, rec_kind kind, const ch
     f.parent = parent;
     json_t *errors = NULL;
     resp->ctype = "application/json; charset=utf-8";
+    /* Lists are the hottest public read; serve them from the page cache
+     * while nothing has been written since they were rendered. */
+    pagecache_blob *hit = pagecache_get(req->target);
+    if (hit) {
+        resp->status = 200;
+        resp->ext = pagecache_blob_data(hit);
+        resp->ext_len = pagecache_blob_len(hit);
+        resp->ext_free = pagecache_blob_release;
+        resp->ext_cls = hit;
+        return;
+    }
+    pagecache_stamp stamp;
+    pagecache_stamp_now(&stamp);
     rec_status rs = record_list(req->db, kind, &f, &resp->body, &errors);
     if (rs == REC_OK) {
         resp->status = 200;
+        pagecache_put(req->target, resp->body.p, resp->body.len, &stamp);
     } else {
         buf_free(&resp->body);
         if (rs == REC_INVALID)

@@ -227,6 +227,21 @@ int db_begin(db *d)
     return sqlite3_exec(d->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
+int db_begin_read(db *d)
+{
+    sqlite3_stmt *st = db_stmt(d, "BEGIN");
+    return st ? db_exec_stmt(st) : -1;
+}
+
+void db_end_read(db *d)
+{
+    if (!sqlite3_get_autocommit(d->h)) {
+        sqlite3_stmt *st = db_stmt(d, "COMMIT");
+        if (st)
+            db_exec_stmt(st);
+    }
+}
+
 int db_commit(db *d)
 {
     return sqlite3_exec(d->h, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;

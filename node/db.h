@@ -42,6 +42,10 @@ int db_exec(db *d, const char *sql);
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. db_begin waits for the write lock up
  * to the busy timeout. Return 0 on success. */
 int db_begin(db *d);
+/* A read transaction: several queries see one snapshot and share one lock
+ * acquisition. End it with db_end_read. */
+int db_begin_read(db *d);
+void db_end_read(db *d);
 int db_commit(db *d);
 void db_rollback(db *d);
 

@@ -181,6 +181,12 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, http_resp *r)
             buf_puts(&r->body, "not found\n");
         }
     }
+    if (!resp && r->ext) {
+        resp = MHD_create_response_from_buffer_with_free_callback_cls(
+            r->ext_len, (void *)r->ext, r->ext_free, r->ext_cls);
+        if (resp)
+            r->ext = NULL; /* MHD owns the release now */
+    }
     if (!resp) {
         size_t len = r->body.len;
         char *body = buf_take(&r->body);
@@ -208,6 +214,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, http_resp *r)
 static void resp_free(http_resp *r)
 {
     buf_free(&r->body);
+    if (r->ext && r->ext_free)
+        r->ext_free(r->ext_cls);
     for (int i = 0; i < r->nheaders; i++) {
         free(r->hname[i]);
         free(r->hvalue[i]);

@@ -42,6 +42,12 @@ typedef struct http_resp {
     char *hname[HTTP_MAX_HEADERS], *hvalue[HTTP_MAX_HEADERS];
     int nheaders;
     char file[1024]; /* when set, the body is this file's content */
+    /* When set, the body is this shared buffer; ext_free(ext_cls) runs
+     * once the response is sent. */
+    const char *ext;
+    size_t ext_len;
+    void (*ext_free)(void *);
+    void *ext_cls;
 } http_resp;
 
 typedef void (*http_handler)(http_req *req, http_resp *resp);

@@ -11,6 +11,7 @@
 #include "district.h"
 #include "http.h"
 #include "log.h"
+#include "pagecache.h"
 #include "record.h"
 #include "sample.h"
 
@@ -233,6 +234,7 @@ static int cmd_serve(int argc, char **argv)
         return fail("serve", err);
     config_path(&cfg, "dinet.db", serve_db_path, sizeof serve_db_path);
     db_thread_init(serve_db_path);
+    pagecache_init(serve_db_path);
     if (ap_init(&cfg, err, sizeof err))
         return fail("serve", err);
     static const http_route *const tables[] = {api_routes, ap_routes, NULL};

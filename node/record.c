@@ -1,6 +1,7 @@
 /* Public records; see record.h. */
 #include "record.h"
 #include "log.h"
+#include "pagecache.h"
 #include "taxonomy.h"
 
 #include <ctype.h>
@@ -679,6 +680,16 @@ static int index_record(db *d, rec_kind kind, long long seq, const json_t *doc)
     return rc;
 }
 
+static int count_add(db *d, rec_kind kind, int delta)
+{
+    sqlite3_stmt *st = db_stmt(d, "UPDATE record_counts SET live=live+:delta WHERE kind=:kind");
+    if (!st)
+        return -1;
+    db_bind_int(st, ":delta", delta);
+    db_bind_text(st, ":kind", kind_names[kind]);
+    return db_exec_stmt(st);
+}
+
 static int unindex_record(db *d, long long seq)
 {
     sqlite3_stmt *st = db_stmt(d, "DELETE FROM record_terms WHERE seq=:seq");
@@ -785,8 +796,11 @@ static int store_row(db *d, rec_kind kind, long long *seq, const char *id, const
     db_bind_text(st, ":doc", txt);
     if (db_exec_stmt(st))
         goto out;
-    if (*seq == 0)
+    if (*seq == 0) {
         *seq = sqlite3_last_insert_rowid(db_handle(d));
+        if (count_add(d, kind, 1))
+            goto out;
+    }
     rc = 0;
 out:
     free(txt);
@@ -866,6 +880,7 @@ rec_status record_create(db *d, rec_kind kind, const char *parent_id, json_t *in
     json_decref(changes);
     if (werr || db_commit(d))
         goto out;
+    pagecache_bump();
     *out = json_incref(doc);
     rs = REC_OK;
 out:
@@ -942,6 +957,7 @@ rec_status record_update(db *d, rec_kind kind, const char *id, long long if_vers
         rs = REC_ERROR;
         goto out;
     }
+    pagecache_bump();
     *out = json_incref(doc);
     rs = REC_OK;
 out:
@@ -1000,7 +1016,7 @@ static rec_status delete_in_tx(db *d, rec_kind kind, const char *id, long long i
     }
     free(txt);
     json_t *changes = json_object();
-    werr = werr || unindex_record(d, seq) ||
+    werr = werr || unindex_record(d, seq) || count_add(d, kind, -1) ||
            write_history(d, id, version + 1, now, actor, "delete", changes) ||
            publish(d, kind, "delete", tomb);
     json_decref(changes);
@@ -1046,6 +1062,8 @@ rec_status record_delete(db *d, rec_kind kind, const char *id, long long if_vers
         *out = NULL;
         rs = REC_ERROR;
     }
+    if (rs == REC_OK)
+        pagecache_bump();
     if (rs != REC_OK)
         db_rollback(d);
     return rs;
@@ -1149,6 +1167,7 @@ rec_status record_list(db *d, rec_kind kind, const record_filter *f, buf *out, j
     qparams qp;
     vctx v = {d, json_array(), NULL};
     rec_status rs = REC_ERROR;
+    bool in_read = false;
     buf where, sql;
     buf_init(&where);
     buf_init(&sql);
@@ -1232,9 +1251,16 @@ rec_status record_list(db *d, rec_kind kind, const record_filter *f, buf *out, j
     if (where.oom)
         goto out;
 
-    /* Total count for the filter, then the page. */
-    buf_printf(&sql, "SELECT count(*) FROM records r WHERE r.kind=:kind AND r.deleted IS NULL%s",
-               where.p ? where.p : "");
+    /* Total count for the filter, then the page. Without a filter the
+     * count kept by the write path answers at once. */
+    if (where.len)
+        buf_printf(&sql,
+                   "SELECT count(*) FROM records r WHERE r.kind=:kind AND r.deleted IS NULL%s",
+                   where.p);
+    else
+        buf_puts(&sql, "SELECT live FROM record_counts WHERE kind=:kind");
+    /* Count and page from one snapshot, under one lock. */
+    in_read = db_begin_read(d) == 0;
     sqlite3_stmt *st = db_stmt(d, sql.p);
     if (!st)
         goto out;
@@ -1281,6 +1307,8 @@ rec_status record_list(db *d, rec_kind kind, const record_filter *f, buf *out, j
         buf_puts(out, "null}");
     rs = out->oom ? REC_ERROR : REC_OK;
 out:
+    if (in_read)
+        db_end_read(d);
     if (rs == REC_INVALID)
         *errors = json_incref(v.errors);
     json_decref(v.errors);

@@ -181,5 +181,12 @@ const char *const schema_migrations[] = {
     "  kind TEXT NOT NULL CHECK(kind IN ('actor','domain')),\n"
     "  created TEXT NOT NULL);\n",
 
+    /* 3: live record counts per kind, kept by the write path, so that an
+     * unfiltered list does not count the whole table on every request. */
+    "CREATE TABLE record_counts(kind TEXT PRIMARY KEY, live INTEGER NOT NULL);\n"
+    "INSERT INTO record_counts(kind, live) SELECT k, (SELECT count(*) FROM records r "
+    "WHERE r.kind=k AND r.deleted IS NULL) FROM (SELECT 'organisation' AS k UNION ALL "
+    "SELECT 'measure' UNION ALL SELECT 'progress');\n",
+
     NULL,
 };
