@@ -57,7 +57,11 @@ static inbox_status finish(inbox_result *res, inbox_status st, int counter, cons
     enum log_level lvl = st == INBOX_ACCEPTED || st == INBOX_DUPLICATE || st == INBOX_IGNORED
                              ? LOG_INFO
                              : LOG_WARN;
-    log_event(lvl, st == INBOX_ACCEPTED ? "inbox.accepted" : "inbox.rejected", "outcome",
+    const char *event = st == INBOX_ACCEPTED    ? "inbox.accepted"
+                        : st == INBOX_DUPLICATE ? "inbox.duplicate"
+                        : st == INBOX_IGNORED   ? "inbox.ignored"
+                                                : "inbox.rejected";
+    log_event(lvl, event, "outcome",
               counter_names[counter], "type", res->type, "actor", res->actor, "reason",
               res->reason, NULL);
     return st;

@@ -13,6 +13,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 int tl_passed, tl_failed;
 
@@ -145,6 +148,28 @@ int tl_dinet(const char *input, char **out, const char *const *argv)
 
 int tl_server_start(tl_server *s, const char *data)
 {
+    return tl_server_start_port(s, data, 0);
+}
+
+int tl_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+int tl_server_start_port(tl_server *s, const char *data, int port)
+{
     int outp[2];
     memset(s, 0, sizeof *s);
     snprintf(s->data, sizeof s->data, "%s", data);
@@ -156,7 +181,13 @@ int tl_server_start(tl_server *s, const char *data)
     if (pid == 0) {
         dup2(outp[1], 1);
         close(outp[0]);
-        execl(bin(), bin(), "serve", "--data", data, "--listen", "127.0.0.1:0", (char *)NULL);
+        char logp[600], listen[64];
+        snprintf(logp, sizeof logp, "%s/serve.log", data);
+        int lfd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (lfd >= 0)
+            dup2(lfd, 2);
+        snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+        execl(bin(), bin(), "serve", "--data", data, "--listen", listen, (char *)NULL);
         _exit(127);
     }
     close(outp[1]);
@@ -302,6 +333,58 @@ void tl_resp_free(tl_resp *r)
 
 const char *const tl_role_names[TL_NROLES] = {"admin", "editor", "moderator", "viewer"};
 
+static int node_users(tl_node *n, const char *data);
+
+int tl_node_setup_fed(tl_node *n, const char *tag, const char *district,
+                      const char *const *extra_conf)
+{
+    memset(n, 0, sizeof *n);
+    n->dir = tl_tmpdir(tag);
+    int port = tl_free_port();
+    if (!n->dir || port <= 0)
+        return -1;
+    char data[600], base[64];
+    snprintf(data, sizeof data, "%s/node", n->dir);
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    const char *argv[] = {"init",      "--data",   data, "--role", "district", "--district",
+                          district,    "--base-url", base, "--allow-private", "127.0.0.0/8",
+                          NULL};
+    if (tl_dinet(NULL, NULL, argv) != 0)
+        return -1;
+    char conf[700];
+    snprintf(conf, sizeof conf, "%s/dinet.conf", data);
+    FILE *f = fopen(conf, "a");
+    if (!f)
+        return -1;
+    fputs("retry_base_ms = 200\n", f);
+    for (int i = 0; extra_conf && extra_conf[i]; i++)
+        fprintf(f, "%s\n", extra_conf[i]);
+    fclose(f);
+    if (node_users(n, data))
+        return -1;
+    return tl_server_start_port(&n->srv, data, port);
+}
+
+int tl_log_count(const tl_node *n, const char *needle)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/node/serve.log", n->dir);
+    char *txt = tl_read_file(path, NULL);
+    int count = 0;
+    for (char *line = txt; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        if (strstr(line, needle))
+            count++;
+        if (!nl)
+            break;
+        line = nl + 1;
+    }
+    free(txt);
+    return count;
+}
+
 int tl_node_setup(tl_node *n, const char *tag, const char *const *extra_init)
 {
     memset(n, 0, sizeof *n);
@@ -320,6 +403,13 @@ int tl_node_setup(tl_node *n, const char *tag, const char *const *extra_init)
         fprintf(stderr, "init failed\n");
         return -1;
     }
+    if (node_users(n, data))
+        return -1;
+    return tl_server_start(&n->srv, data);
+}
+
+static int node_users(tl_node *n, const char *data)
+{
     for (int r = 0; r < TL_NROLES; r++) {
         const char *ua[] = {"user", "add", "--data", data, "--role", tl_role_names[r],
                             tl_role_names[r], NULL};
@@ -338,7 +428,7 @@ int tl_node_setup(tl_node *n, const char *tag, const char *const *extra_init)
         snprintf(n->token[r], sizeof n->token[r], "%s", out);
         free(out);
     }
-    return tl_server_start(&n->srv, data);
+    return 0;
 }
 
 int tl_api(tl_resp *r, tl_node *n, const char *method, const char *path, const char *token,

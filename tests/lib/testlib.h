@@ -62,8 +62,13 @@ typedef struct tl_server {
 } tl_server;
 
 /* Starts `dinet serve --data DATA --listen 127.0.0.1:0` and waits until it
- * printed its port. Returns 0 on success. */
+ * printed its port. Its stderr (the structured log) goes to DATA/serve.log.
+ * Returns 0 on success. */
 int tl_server_start(tl_server *s, const char *data);
+/* The same on a given port (for nodes whose base URL names the port). */
+int tl_server_start_port(tl_server *s, const char *data, int port);
+/* A loopback TCP port that was free a moment ago. */
+int tl_free_port(void);
 /* Sends SIGTERM and waits; returns the exit status. */
 int tl_server_stop(tl_server *s);
 /* Sends SIGKILL and waits. */
@@ -106,6 +111,12 @@ typedef struct tl_node {
 /* Returns 0 when the node is up. extra_init is appended to `dinet init`
  * arguments (NULL-terminated list, may be NULL). */
 int tl_node_setup(tl_node *n, const char *tag, const char *const *extra_init);
+/* A node of the given district whose base URL is http://127.0.0.1:PORT on a
+ * free port, allowed to reach 127.0.0.0/8 (for federation tests). */
+int tl_node_setup_fed(tl_node *n, const char *tag, const char *district,
+                      const char *const *extra_conf);
+/* Counts the lines of DATA/serve.log that contain needle. */
+int tl_log_count(const tl_node *n, const char *needle);
 
 /* A JSON API call against the node: path is appended to the base URL, token
  * (may be NULL) is sent as a bearer token, body (may be NULL) as
