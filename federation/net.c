@@ -346,18 +346,21 @@ out:
 
 int net_user_agent(char *buf, size_t len, const char *base_url)
 {
-    int n;
+    int n, rc = -1;
+
     if (!buf || len == 0)
-        return -1;
+        goto out;
     if (base_url && *base_url)
         n = snprintf(buf, len, "dinet/%s (+%s)", DINET_VERSION, base_url);
     else
         n = snprintf(buf, len, "dinet/%s", DINET_VERSION);
     if (n < 0 || (size_t)n >= len) {
         buf[0] = '\0';
-        return -1;
+        goto out;
     }
-    return 0;
+    rc = 0;
+out:
+    return rc;
 }
 
 const char *net_err_name(net_err e)
@@ -456,15 +459,23 @@ out:
     return fd;
 }
 
-/* CURLOPT_WRITEFUNCTION: collects the body up to the policy's limit. */
+/* The body limit as used internally: clamped so that "limit + 1" and the
+ * conversion to curl_off_t cannot overflow. */
+static size_t body_limit(const net_policy *p)
+{
+    return p->max_response_bytes > SIZE_MAX / 4 ? SIZE_MAX / 4 : p->max_response_bytes;
+}
+
+/* CURLOPT_WRITEFUNCTION: collects the body up to the policy's limit.
+ * Returning anything but n aborts the transfer with CURLE_WRITE_ERROR. */
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct xfer *x = ud;
-    size_t n = size * nmemb, max = x->pol->max_response_bytes;
+    size_t n = size * nmemb, max = body_limit(x->pol), taken = 0;
 
     if (n > max || x->len > max - n) {
         x->too_large = true;
-        return 0; /* anything but n aborts the transfer */
+        goto out;
     }
     if (x->len + n + 1 > x->cap) {
         size_t cap = x->cap ? x->cap : 4096;
@@ -474,13 +485,15 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
             cap = max + 1;
         char *nb = realloc(x->buf, cap);
         if (!nb)
-            return 0;
+            goto out;
         x->buf = nb;
         x->cap = cap;
     }
     memcpy(x->buf + x->len, ptr, n);
     x->len += n;
-    return n;
+    taken = n;
+out:
+    return taken;
 }
 
 /* Retry-After: delay-seconds or an HTTP-date. Returns seconds or -1. */
@@ -666,7 +679,7 @@ static int xfer_setup(struct xfer *x, const net_policy *p, const net_req *req, n
         SETOPT(CURLOPT_NOBODY, 1L);
     } else {
         /* Refuse early on a declared Content-Length over the limit. */
-        SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)p->max_response_bytes);
+        SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)body_limit(p));
         if (strcmp(method, "GET") == 0) {
             SETOPT(CURLOPT_HTTPGET, 1L);
         } else {
@@ -717,12 +730,12 @@ static void xfer_finish(struct xfer *x, CURLcode rc)
         goto out;
     case CURLE_FILESIZE_EXCEEDED:
         set_error(r, NET_ERR_TOO_LARGE, "response body exceeds the limit of %zu bytes",
-                  x->pol->max_response_bytes);
+                  body_limit(x->pol));
         goto out;
     case CURLE_WRITE_ERROR:
         if (x->too_large)
             set_error(r, NET_ERR_TOO_LARGE, "response body exceeds the limit of %zu bytes",
-                      x->pol->max_response_bytes);
+                      body_limit(x->pol));
         else
             set_error(r, NET_ERR_OTHER, "out of memory while receiving");
         goto out;
@@ -939,22 +952,24 @@ static void batch_start(struct batch *b, size_t h, size_t pos)
 
     if (!x) {
         set_error(&b->resps[i], NET_ERR_OTHER, "out of memory");
-        return;
+        goto out;
     }
     if (xfer_setup(x, b->pol, &b->reqs[i], &b->resps[i]))
-        goto fail;
+        goto out;
     x->host = h;
     if (curl_multi_add_handle(b->multi, x->easy) != CURLM_OK) {
         set_error(&b->resps[i], NET_ERR_OTHER, "cannot add transfer to the multi handle");
-        goto fail;
+        goto out;
     }
     live_add(b, x);
     b->hosts[h].inflight++;
     b->running++;
-    return;
-fail:
-    xfer_cleanup(x);
-    free(x);
+    x = NULL; /* owned by the batch until batch_collect() */
+out:
+    if (x) {
+        xfer_cleanup(x);
+        free(x);
+    }
 }
 
 /* Starts requests round-robin over the hosts while limits allow. */
@@ -976,13 +991,14 @@ static int batch_collect(struct batch *b)
     int left, done = 0;
 
     while ((m = curl_multi_info_read(b->multi, &left))) {
-        struct xfer *x = NULL;
+        char *priv = NULL;
         if (m->msg != CURLMSG_DONE)
             continue;
         CURL *e = m->easy_handle;
         CURLcode result = m->data.result;
-        if (curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x) != CURLE_OK || !x)
+        if (curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv) != CURLE_OK || !priv)
             continue; /* cannot happen: every handle carries its xfer */
+        struct xfer *x = (struct xfer *)(void *)priv;
         xfer_finish(x, result);
         curl_multi_remove_handle(b->multi, e);
         live_remove(b, x);
@@ -1029,8 +1045,10 @@ int net_batch(const net_policy *p, const net_req *reqs, size_t n, net_resp *resp
     memset(&b, 0, sizeof b);
     for (size_t i = 0; resps && i < n; i++)
         resp_reset(&resps[i]);
-    if (n == 0)
-        return 0;
+    if (n == 0) {
+        rc = 0;
+        goto out;
+    }
     if (!p || !reqs || !resps) {
         for (size_t i = 0; resps && i < n; i++)
             set_error(&resps[i], NET_ERR_OTHER, "no policy or requests");
@@ -1049,7 +1067,7 @@ int net_batch(const net_policy *p, const net_req *reqs, size_t n, net_resp *resp
     for (size_t i = 0; i < n; i++) {
         char *key = host_key(reqs[i].url);
         if (!key) {
-            set_error(&resps[i], NET_ERR_PROTOCOL, "invalid URL");
+            set_error(&resps[i], NET_ERR_PROTOCOL, "invalid URL (or no host in it)");
             continue;
         }
         b.order[nvalid].key = key;

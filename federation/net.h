@@ -161,11 +161,15 @@ void net_resp_free(net_resp *resp);
  * counted against the host they lead to.
  * resps must have room for n entries; each is overwritten and filled exactly
  * as net_request() would fill it (resps[i].err says whether reqs[i] got a
- * response). Returns 0 when the batch ran (individual requests may still
- * have failed), or -1 when it could not run at all (bad arguments, out of
- * memory): every resps[i] then carries NET_ERR_OTHER. Either way the caller
- * releases every resps[i] with net_resp_free(). max_per_host and max_total
- * below 1 are treated as 1. */
+ * response; a URL without a parsable host gets NET_ERR_PROTOCOL without
+ * being started). Returns 0 when the batch ran (individual requests may
+ * still have failed), or -1 when it could not run (bad arguments, out of
+ * memory, a failure of the curl multi handle): every request that had not
+ * finished then carries NET_ERR_OTHER. Either way the caller releases every
+ * resps[i] with net_resp_free(). max_per_host and max_total below 1 are
+ * treated as 1. The requests of one batch share curl's DNS cache, so a
+ * `resolve` entry of one request applies to the others as well (tests only;
+ * the address check applies regardless). */
 int net_batch(const net_policy *p, const net_req *reqs, size_t n, net_resp *resps,
               int max_per_host, int max_total);
 
