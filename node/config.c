@@ -3,6 +3,7 @@
 #include "district.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -64,6 +65,40 @@ static bool valid_listen(const char *v)
     return !errno && *end == '\0' && end != colon + 1 && port >= 0 && port <= 65535;
 }
 
+/* Returns NULL when every comma-separated item is ADDR/PREFIX, else a
+ * pointer to a static copy of the first bad item. */
+static const char *invalid_cidr_list(const char *v)
+{
+    static __thread char item[128];
+    const char *p = v;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        snprintf(item, sizeof item, "%.*s", (int)(n < sizeof item ? n : sizeof item - 1), p);
+        char *t = item;
+        while (*t == ' ')
+            t++;
+        char *slash = strchr(t, '/');
+        unsigned char addr[16];
+        bool ok = slash != NULL;
+        if (ok) {
+            *slash = '\0';
+            bool v6 = strchr(t, ':') != NULL;
+            char *end;
+            errno = 0;
+            long prefix = strtol(slash + 1, &end, 10);
+            ok = inet_pton(v6 ? AF_INET6 : AF_INET, t, addr) == 1 && !errno && *end == '\0' &&
+                 end != slash + 1 && prefix >= 0 && prefix <= (v6 ? 128 : 32);
+            *slash = '/';
+        }
+        if (!ok)
+            return t;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return NULL;
+}
+
 int config_set(config *c, const char *key, const char *v, char *err, size_t errlen)
 {
     if (!strcmp(key, "role")) {
@@ -114,8 +149,15 @@ int config_set(config *c, const char *key, const char *v, char *err, size_t errl
         }
         return set_str(c->listen, sizeof c->listen, key, v, err, errlen);
     }
-    if (!strcmp(key, "allow_private"))
+    if (!strcmp(key, "allow_private")) {
+        const char *bad = invalid_cidr_list(v);
+        if (bad) {
+            snprintf(err, errlen,
+                     "allow_private: '%s' is not a CIDR like 127.0.0.0/8 or fd00::/8", bad);
+            return -1;
+        }
         return set_str(c->allow_private, sizeof c->allow_private, key, v, err, errlen);
+    }
     if (!strcmp(key, "max_body") || !strcmp(key, "threads") || !strcmp(key, "retry_base_ms")) {
         char *end;
         errno = 0;
