@@ -102,6 +102,7 @@ int main(void)
     snprintf(url, sizeof url, "http://[::1]:%d/actor", p1);
     CHECK_INT(follow(&n, url, NULL), 422, "::1 is loopback too");
     tl_server_stop(&n.srv);
+    free(n.dir);
 
     /* A node with the default policy reaches no internal address at all. */
     tl_node m;
@@ -118,6 +119,7 @@ int main(void)
               "WebFinger to an internal host is refused too");
     CHECK_INT(atomic_load(&hits), 0, "still nothing contacted");
     tl_server_stop(&m.srv);
+    free(m.dir);
 
     /* A bad allowlist is a clear init error. */
     char *d = tl_tmpdir("ssrf-bad");
