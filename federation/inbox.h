@@ -13,6 +13,9 @@
 #include "db.h"
 #include "fed.h"
 #include "httpsig.h"
+#include "remote.h"
+
+#include <jansson.h>
 
 #include <stddef.h>
 
@@ -43,6 +46,25 @@ typedef struct inbox_result {
     char type[32];      /* activity type, when parsed */
     char actor[1024];   /* claimed actor, when parsed */
 } inbox_result;
+
+/* Hooks through which a node role changes inbox behaviour (the state
+ * aggregator pins its districts' keys and ingests their records). */
+typedef struct inbox_hooks {
+    /* Fills *out with a pinned actor for this key id and returns 1; 0 when
+     * the key is not pinned (normal lookup with fetching); -1 on error. A
+     * pinned actor's key is never fetched. */
+    int (*pinned)(void *ud, db *d, const char *key_id, remote_actor *out);
+    /* Called for Create/Update/Delete/Announce inside the inbox transaction,
+     * after every signature and proof check. Returns 1 when handled (status
+     * and reason set), 0 to continue with the generic handling, -1 on a
+     * storage error. */
+    int (*content)(void *ud, db *d, const json_t *act, const char *type, const remote_actor *who,
+                   const char *raw, inbox_status *status, char *reason, size_t reasonlen);
+    void *ud;
+} inbox_hooks;
+
+/* Installs hooks (NULL removes them). */
+void inbox_set_hooks(const inbox_hooks *h);
 
 /* Largest accepted activity (bytes). */
 #define INBOX_MAX_BODY (256 * 1024)

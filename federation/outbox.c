@@ -102,6 +102,19 @@ long long outbox_seq_of(db *d, const char *activity_id)
     return seq;
 }
 
+char *outbox_latest_for(db *d, const char *object_id)
+{
+    sqlite3_stmt *st = db_stmt(d, "SELECT activity FROM outbox WHERE object_id=:o "
+                                  "ORDER BY seq DESC LIMIT 1");
+    if (!st)
+        return NULL;
+    db_bind_text(st, ":o", object_id);
+    char *out = sqlite3_step(st) == SQLITE_ROW ? strdup((const char *)sqlite3_column_text(st, 0))
+                                               : NULL;
+    db_done(st);
+    return out;
+}
+
 char *outbox_activity(db *d, const char *activity_id)
 {
     sqlite3_stmt *st = db_stmt(d, "SELECT activity FROM outbox WHERE activity_id=:id");
@@ -128,7 +141,7 @@ json_t *outbox_collection(db *d, const fed_ctx *ctx, bool page, long long max_se
                          "OrderedCollection", "totalItems", (json_int_t)total, "first", first);
     if (limit < 1 || limit > 100)
         limit = 20;
-    if (after_seq > 0)
+    if (after_seq >= 0)
         st = db_stmt(d, "SELECT seq, activity FROM outbox WHERE seq > :after "
                         "ORDER BY seq ASC LIMIT :limit");
     else if (max_seq > 0)
@@ -138,7 +151,7 @@ json_t *outbox_collection(db *d, const fed_ctx *ctx, bool page, long long max_se
         st = db_stmt(d, "SELECT seq, activity FROM outbox ORDER BY seq DESC LIMIT :limit");
     if (!st)
         return NULL;
-    if (after_seq > 0)
+    if (after_seq >= 0)
         db_bind_int(st, ":after", after_seq);
     else if (max_seq > 0)
         db_bind_int(st, ":max", max_seq);
@@ -153,7 +166,7 @@ json_t *outbox_collection(db *d, const fed_ctx *ctx, bool page, long long max_se
     }
     db_done(st);
     char self[FED_URL + 96], next[FED_URL + 96];
-    if (after_seq > 0)
+    if (after_seq >= 0)
         snprintf(self, sizeof self, "%s?page=true&min_id=%lld", ctx->outbox, after_seq);
     else if (max_seq > 0)
         snprintf(self, sizeof self, "%s?page=true&max_id=%lld", ctx->outbox, max_seq);
@@ -164,7 +177,7 @@ json_t *outbox_collection(db *d, const fed_ctx *ctx, bool page, long long max_se
                           "OrderedCollectionPage", "partOf", ctx->outbox, "totalItems",
                           (json_int_t)total, "orderedItems", items);
     if ((int)json_array_size(items) == limit) {
-        if (after_seq > 0)
+        if (after_seq >= 0)
             snprintf(next, sizeof next, "%s?page=true&min_id=%lld", ctx->outbox, last);
         else
             snprintf(next, sizeof next, "%s?page=true&max_id=%lld", ctx->outbox, last);

@@ -23,14 +23,17 @@ int outbox_enqueue(db *d, const char *activity_id, const char *activity_json, co
 
 /* The outbox as an OrderedCollection (page == 0) or one page:
  *  - newest first, starting below max_seq (0 = from the newest);
- *  - or, when after_seq > 0, oldest first from just after after_seq
- *    (backfill: resume after a known item).
+ *  - or, when after_seq >= 0, oldest first from just after after_seq
+ *    (backfill: resume after a known item; 0 = from the beginning).
  * Returns a new reference. */
 json_t *outbox_collection(db *d, const fed_ctx *ctx, bool page, long long max_seq,
                           long long after_seq, int limit);
 
 /* The outbox sequence number of an activity id, or 0. */
 long long outbox_seq_of(db *d, const char *activity_id);
+
+/* The latest activity about an object (malloc'd JSON), or NULL. */
+char *outbox_latest_for(db *d, const char *object_id);
 
 /* The stored activity JSON for an id (malloc'd), or NULL. */
 char *outbox_activity(db *d, const char *activity_id);

@@ -169,7 +169,23 @@ static long long query_ll(const http_req *req, const char *name)
 static void h_outbox(http_req *req, http_resp *resp)
 {
     const char *page = http_query(req, "page");
-    long long after = query_ll(req, "min_id");
+    const char *object = http_query(req, "object");
+    if (object) {
+        /* The latest signed activity about one object: lets a follower
+         * repair a single record with its proof. */
+        char *a = outbox_latest_for(req->db, object);
+        if (!a) {
+            http_problem(resp, 404, "not-found", "No activity for this object", NULL, "object",
+                         NULL);
+            return;
+        }
+        resp->status = 200;
+        resp->ctype = AS2_TYPE;
+        buf_puts(&resp->body, a);
+        free(a);
+        return;
+    }
+    long long after = http_query(req, "min_id") ? query_ll(req, "min_id") : -1;
     const char *after_id = http_query(req, "after");
     if (after_id) {
         after = outbox_seq_of(req->db, after_id);
@@ -179,8 +195,8 @@ static void h_outbox(http_req *req, http_resp *resp)
             return;
         }
     }
-    json_t *c = outbox_collection(req->db, &ctx, page || after, query_ll(req, "max_id"), after,
-                                  (int)query_ll(req, "limit"));
+    json_t *c = outbox_collection(req->db, &ctx, page || after >= 0, query_ll(req, "max_id"),
+                                  after, (int)query_ll(req, "limit"));
     if (!c) {
         http_problem(resp, 500, "internal", "Internal error", NULL, NULL, NULL);
         return;
@@ -641,6 +657,12 @@ int ap_follow(db *d, const char *target, char *actor_out, size_t actor_len, char
     json_decref(follow);
     remote_actor_free(&a);
     return rc;
+}
+
+int ap_follow_registered(db *d, const char *actor_url, char *actor_out, size_t actor_len,
+                         char *err, size_t errlen)
+{
+    return ap_follow(d, actor_url, actor_out, actor_len, err, errlen);
 }
 
 int ap_rotate_keys(db *d, const config *cfg, char *err, size_t errlen)

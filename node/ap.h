@@ -26,6 +26,11 @@ int ap_follow(db *d, const char *target, char *actor_out, size_t actor_len, char
 /* The running node's federation context (after ap_init). */
 const fed_ctx *ap_ctx(void);
 
+/* Like ap_follow for an actor URL whose keys were just pinned: the Follow is
+ * queued without fetching the actor again. */
+int ap_follow_registered(db *d, const char *actor_url, char *actor_out, size_t actor_len,
+                         char *err, size_t errlen);
+
 /* Rotates the node's keys: the Update of the actor carrying the new keys is
  * signed (HTTP signature and proof) with the old keys and queued for every
  * follower, then the new keys take over. */

@@ -249,6 +249,9 @@ static void list_records(http_req *req, http_resp *resp, rec_kind kind, const ch
     f.org_kind = http_query(req, "kind");
     f.language = http_query(req, "language");
     f.q = http_query(req, "q");
+    f.district = http_query(req, "district");
+    f.date_from = http_query(req, "from");
+    f.date_to = http_query(req, "to");
     f.parent = parent;
     json_t *errors = NULL;
     resp->ctype = "application/json; charset=utf-8";

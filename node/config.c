@@ -17,6 +17,7 @@ void config_defaults(config *c)
     snprintf(c->listen, sizeof c->listen, "127.0.0.1:8080");
     c->max_body = 1024 * 1024;
     c->retry_base_ms = 30000;
+    c->sync_interval = 300;
 }
 
 static int set_str(char *dst, size_t dstlen, const char *key, const char *v, char *err,
@@ -158,6 +159,17 @@ int config_set(config *c, const char *key, const char *v, char *err, size_t errl
         }
         return set_str(c->allow_private, sizeof c->allow_private, key, v, err, errlen);
     }
+    if (!strcmp(key, "sync_interval")) {
+        char *end;
+        errno = 0;
+        long n = strtol(v, &end, 10);
+        if (errno || *end || end == v || n < 1 || n > 86400) {
+            snprintf(err, errlen, "sync_interval: seconds from 1 to 86400, not '%s'", v);
+            return -1;
+        }
+        c->sync_interval = n;
+        return 0;
+    }
     if (!strcmp(key, "max_body") || !strcmp(key, "threads") || !strcmp(key, "retry_base_ms")) {
         char *end;
         errno = 0;
@@ -263,9 +275,10 @@ int config_save(const config *c)
                "# dinet node configuration. Flags given to 'dinet serve' override these.\n"
                "role = %s\ndistrict = %s\nname = %s\nbase_url = %s\nhandle = %s\n"
                "listen = %s\nmax_body = %ld\nthreads = %d\nmanual_approve = %s\n"
-               "retry_base_ms = %ld\n",
+               "retry_base_ms = %ld\nsync_interval = %ld\n",
                c->role, c->district, c->name, c->base_url, c->handle, c->listen, c->max_body,
-               c->threads, c->manual_approve ? "true" : "false", c->retry_base_ms);
+               c->threads, c->manual_approve ? "true" : "false", c->retry_base_ms,
+               c->sync_interval);
     if (c->allow_private[0])
         buf_printf(&b, "allow_private = %s\n", c->allow_private);
     char path[1200];

@@ -19,6 +19,7 @@ typedef struct config {
     int threads;        /* HTTP worker threads; 0 = number of cores */
     bool manual_approve; /* hold incoming Follows for approval */
     long retry_base_ms;  /* first delivery retry delay (tests lower it) */
+    long sync_interval;  /* state: seconds between district reconciliations */
 } config;
 
 /* Fills c with defaults (no data dir, role district, listen 127.0.0.1:8080). */

@@ -1,6 +1,7 @@
 /* dinet: the command-line program. One binary runs a district node or the
  * state aggregator and administers its data directory. */
 #include "account.h"
+#include "aggregate.h"
 #include "ap.h"
 #include "api.h"
 #include "fed.h"
@@ -40,6 +41,7 @@ static const char *usage_text =
     "  info     print the node's identity and key fingerprints\n"
     "  follow   follow a remote actor\n"
     "  keys     rotate the node's keys\n"
+    "  district register, list, remove districts (state node)\n"
     "  version  print the version\n"
     "\n"
     "'dinet COMMAND --help' explains each command.\n";
@@ -73,6 +75,15 @@ static int open_node(const char *cmd, const cli_args *a, config *cfg, db **d)
     if (d && db_open(path, d, err, sizeof err))
         return fail(cmd, err);
     record_set_base_url(cfg->base_url);
+    record_set_district(cfg->district);
+    if (d) {
+        /* Records from before the district column existed are this node's. */
+        sqlite3_stmt *st = db_stmt(*d, "UPDATE records SET district=:d WHERE district IS NULL");
+        if (st) {
+            db_bind_text(st, ":d", cfg->district);
+            db_exec_stmt(st);
+        }
+    }
     return 0;
 }
 
@@ -200,14 +211,21 @@ static const char *serve_help =
 
 static char serve_db_path[1200];
 
+static long serve_sync_interval;
+static bool serve_state;
+
 static void serve_started(void)
 {
     if (ap_start_delivery(serve_db_path))
         log_event(LOG_ERROR, "delivery.start_failed", NULL);
+    if (serve_state && agg_start(serve_db_path, serve_sync_interval))
+        log_event(LOG_ERROR, "aggregate.start_failed", NULL);
 }
 
 static void serve_stopped(void)
 {
+    if (serve_state)
+        agg_stop();
     ap_stop_delivery();
     db_thread_close_current();
 }
@@ -237,7 +255,11 @@ static int cmd_serve(int argc, char **argv)
     pagecache_init(serve_db_path);
     if (ap_init(&cfg, err, sizeof err))
         return fail("serve", err);
-    static const http_route *const tables[] = {api_routes, ap_routes, NULL};
+    serve_state = !strcmp(cfg.role, "state");
+    serve_sync_interval = cfg.sync_interval;
+    if (serve_state)
+        agg_init(ap_ctx());
+    static const http_route *const tables[] = {api_routes, ap_routes, agg_routes, NULL};
     http_server_opts o = {&cfg, tables, api_authenticate, serve_started, serve_stopped};
     int rc = http_serve(&o);
     ap_shutdown();
@@ -550,6 +572,96 @@ static int cmd_follow(int argc, char **argv)
     return 0;
 }
 
+static const char *district_help =
+    "usage: dinet district add --data DIR --code CODE ACTOR_URL\n"
+    "       dinet district list --data DIR\n"
+    "       dinet district remove --data DIR CODE\n"
+    "\n"
+    "The state node's registry of trusted districts. 'add' fetches the district's\n"
+    "actor, prints the fingerprints of its RSA and Ed25519 keys so they can be\n"
+    "confirmed out of band, pins them and follows the actor; the running state node\n"
+    "then backfills from the district's outbox.\n";
+
+static int cmd_district(int argc, char **argv)
+{
+    static const cli_opt opts[] = {{"data", true}, {"code", true}, {NULL, false}};
+    if (argc < 1 || want_help(argc, argv)) {
+        fputs(district_help, argc < 1 ? stderr : stdout);
+        return argc < 1 ? 2 : 0;
+    }
+    const char *sub = argv[0];
+    cli_args a;
+    if (cli_parse("district", argc - 1, argv + 1, opts, &a))
+        return 2;
+    config cfg;
+    db *d = NULL;
+    if (open_node("district", &a, &cfg, &d))
+        return 1;
+    int rc = 1;
+    char err[1024] = "", fps[512] = "", actor[1100];
+    if (strcmp(cfg.role, "state")) {
+        fail("district", "only the state node (--role state) keeps a district registry");
+    } else if (!strcmp(sub, "list")) {
+        json_t *l = agg_district_list(d);
+        size_t i;
+        json_t *e;
+        json_array_foreach(l, i, e)
+        {
+            json_t *fp = json_object_get(e, "fingerprints");
+            printf("%s %-24s %s\n      RSA %s\n      Ed25519 %s\n      records %lld, last "
+                   "contact %s%s%s\n",
+                   json_string_value(json_object_get(e, "code")),
+                   json_string_value(json_object_get(e, "name")),
+                   json_string_value(json_object_get(e, "actor")),
+                   json_string_value(json_object_get(fp, "rsa")),
+                   json_string_value(json_object_get(fp, "ed25519")),
+                   (long long)json_integer_value(json_object_get(e, "records")),
+                   json_string_value(json_object_get(e, "last_contact"))
+                       ? json_string_value(json_object_get(e, "last_contact"))
+                       : "never",
+                   json_string_value(json_object_get(e, "last_error")) ? ", error: " : "",
+                   json_string_value(json_object_get(e, "last_error"))
+                       ? json_string_value(json_object_get(e, "last_error"))
+                       : "");
+        }
+        json_decref(l);
+        rc = 0;
+    } else if (!strcmp(sub, "add")) {
+        const char *code = cli_get(&a, "code");
+        if (!code || a.npos != 1)
+            fail("district", "add needs --code CODE and the district's ACTOR_URL");
+        else if (ap_init(&cfg, err, sizeof err) == 0) {
+            agg_init(ap_ctx());
+            if (agg_district_add(d, code, a.pos[0], fps, sizeof fps, err, sizeof err) ||
+                ap_follow(d, a.pos[0], actor, sizeof actor, err, sizeof err))
+                fail("district", err);
+            else {
+                printf("registered district %s: %s\nconfirm these key fingerprints with the "
+                       "district out of band:\n%s\nfollow queued; the running state node "
+                       "backfills its outbox.\n",
+                       code, a.pos[0], fps);
+                rc = 0;
+            }
+            ap_shutdown();
+        } else {
+            fail("district", err);
+        }
+    } else if (!strcmp(sub, "remove")) {
+        if (a.npos != 1)
+            fail("district", "remove needs the district CODE");
+        else if (agg_district_remove(d, a.pos[0]))
+            fail("district", "no such district registered");
+        else {
+            printf("district %s removed\n", a.pos[0]);
+            rc = 0;
+        }
+    } else {
+        fail("district", "unknown subcommand (add, list, remove)");
+    }
+    db_close(d);
+    return rc;
+}
+
 static int cmd_keys(int argc, char **argv)
 {
     static const cli_opt opts[] = {{"data", true}, {NULL, false}};
@@ -616,6 +728,8 @@ int main(int argc, char **argv)
         rc = cmd_follow(argc - 2, argv + 2);
     else if (!strcmp(argv[1], "keys"))
         rc = cmd_keys(argc - 2, argv + 2);
+    else if (!strcmp(argv[1], "district"))
+        rc = cmd_district(argc - 2, argv + 2);
     else {
         fprintf(stderr, "dinet: unknown command '%s'\n\n%s", argv[1], usage_text);
         rc = 2;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 static char base_url[512] = "http://localhost";
+static char own_district[8] = "";
 static record_publish_fn publish_fn;
 static void *publish_ud;
 
@@ -29,6 +30,11 @@ void record_set_base_url(const char *u)
     snprintf(base_url, sizeof base_url, "%s", u);
 }
 
+void record_set_district(const char *code)
+{
+    snprintf(own_district, sizeof own_district, "%s", code ? code : "");
+}
+
 void record_set_publish_hook(record_publish_fn fn, void *ud)
 {
     publish_fn = fn;
@@ -41,6 +47,7 @@ typedef struct vctx {
     db *d;
     json_t *errors;
     const json_t *old; /* stored fields on update, NULL on create */
+    bool replica;      /* validating a district's record on the aggregator */
 } vctx;
 
 static void verr(vctx *v, const char *field, const char *fmt, ...)
@@ -196,7 +203,9 @@ static bool refers_already(const vctx *v, const char *s)
 
 static bool ok_org(vctx *v, const char *s)
 {
-    if (refers_already(v, s))
+    /* A district's record may name organisations the aggregator has not
+     * received yet; their existence is the district's business. */
+    if (v->replica || refers_already(v, s))
         return true;
     sqlite3_stmt *st = db_stmt(v->d, "SELECT 1 FROM records WHERE id=:id AND "
                                      "kind='organisation' AND deleted IS NULL");
@@ -637,6 +646,10 @@ static int index_record(db *d, rec_kind kind, long long seq, const json_t *doc)
         buf_printf(&terms, "org:%s\n", sget(doc, "lead_organisation"));
     if (kind == REC_ORGANISATION)
         buf_printf(&terms, "kind:%s\n", sget(doc, "kind"));
+    /* Replicated records name their district; local ones are this node's. */
+    const char *dist = sget(doc, "district") ? sget(doc, "district") : own_district;
+    if (dist[0])
+        buf_printf(&terms, "district:%s\n", dist);
     int rc = 0;
     for (char *line = terms.p; line && *line && !rc;) {
         char *nl = strchr(line, '\n');
@@ -765,9 +778,9 @@ static int store_row(db *d, rec_kind kind, long long *seq, const char *id, const
     sqlite3_stmt *st;
     if (*seq == 0)
         st = db_stmt(d, "INSERT INTO records(id, kind, version, created, updated, parent, title, "
-                        "status, progress, start_date, end_date, org_kind, doc) "
+                        "status, progress, start_date, end_date, org_kind, doc, district) "
                         "VALUES(:id, :kind, :version, :created, :updated, :parent, :title, "
-                        ":status, :progress, :start, :end, :okind, :doc)");
+                        ":status, :progress, :start, :end, :okind, :doc, :district)");
     else
         st = db_stmt(d, "UPDATE records SET version=:version, updated=:updated, title=:title, "
                         "status=:status, progress=:progress, start_date=:start, end_date=:end, "
@@ -780,10 +793,15 @@ static int store_row(db *d, rec_kind kind, long long *seq, const char *id, const
         db_bind_text(st, ":kind", kind_names[kind]);
         db_bind_text(st, ":created", sget(doc, "created"));
         db_bind_text(st, ":parent", parent);
+        db_bind_text(st, ":district",
+                     sget(doc, "district") ? sget(doc, "district")
+                     : own_district[0]     ? own_district
+                                           : NULL);
     }
     db_bind_int(st, ":version", json_integer_value(json_object_get(doc, "version")));
     db_bind_text(st, ":updated", sget(doc, "updated"));
-    db_bind_text(st, ":title", kind == REC_ORGANISATION ? sget(doc, "name") : sget(doc, "title"));
+    const char *title = kind == REC_ORGANISATION ? sget(doc, "name") : sget(doc, "title");
+    db_bind_text(st, ":title", title ? title : "");
     db_bind_text(st, ":status", sget(doc, "status"));
     const json_t *p = json_object_get(doc, "progress");
     if (json_is_integer(p))
@@ -843,7 +861,7 @@ rec_status record_create(db *d, rec_kind kind, const char *parent_id, json_t *in
 {
     rec_status rs = REC_ERROR;
     json_t *fields = NULL, *doc = NULL;
-    vctx v = {d, json_array(), NULL};
+    vctx v = {d, json_array(), NULL, false};
     *out = NULL;
     *errors = NULL;
     if (db_begin(d))
@@ -899,7 +917,7 @@ rec_status record_update(db *d, rec_kind kind, const char *id, long long if_vers
 {
     rec_status rs = REC_ERROR;
     json_t *old = NULL, *merged = NULL, *fields = NULL, *doc = NULL, *oldf = NULL;
-    vctx v = {d, json_array(), NULL};
+    vctx v = {d, json_array(), NULL, false};
     long long seq = 0;
     bool deleted = false;
     char parent[64];
@@ -1165,7 +1183,7 @@ static void add_term_filter(buf *sql, qparams *qp, const char *name, const char 
 rec_status record_list(db *d, rec_kind kind, const record_filter *f, buf *out, json_t **errors)
 {
     qparams qp;
-    vctx v = {d, json_array(), NULL};
+    vctx v = {d, json_array(), NULL, false};
     rec_status rs = REC_ERROR;
     bool in_read = false;
     buf where, sql;
@@ -1181,6 +1199,20 @@ rec_status record_list(db *d, rec_kind kind, const record_filter *f, buf *out, j
     add_term_filter(&where, &qp, "organisation", "org:", f->organisation, &v);
     add_term_filter(&where, &qp, "kind", "kind:", f->org_kind, &v);
     add_term_filter(&where, &qp, "language", "lang:", f->language, &v);
+    add_term_filter(&where, &qp, "district", "district:", f->district, &v);
+    if (f->date_from && *f->date_from) {
+        if (!util_valid_date(f->date_from))
+            verr(&v, "from", "must be a date YYYY-MM-DD");
+        buf_puts(&where, " AND (COALESCE(r.end_date, r.start_date) IS NULL OR "
+                         "COALESCE(r.end_date, r.start_date) >= :from)");
+        qp_add(&qp, &where, "from", xstrdup(f->date_from));
+    }
+    if (f->date_to && *f->date_to) {
+        if (!util_valid_date(f->date_to))
+            verr(&v, "to", "must be a date YYYY-MM-DD");
+        buf_puts(&where, " AND (r.start_date IS NULL OR r.start_date <= :to)");
+        qp_add(&qp, &where, "to", xstrdup(f->date_to));
+    }
     int n = split_list(f->fields_of_action, copy, sizeof copy, items, 10);
     for (int i = 0; i < n; i++)
         if (!taxonomy_valid(d, "field", items[i]))
@@ -1316,6 +1348,169 @@ out:
         free(qp.val[i]);
     buf_free(&where);
     buf_free(&sql);
+    return rs;
+}
+
+static rec_kind kind_from_name(const char *n, bool *ok)
+{
+    *ok = true;
+    if (n && !strcmp(n, "organisation"))
+        return REC_ORGANISATION;
+    if (n && !strcmp(n, "measure"))
+        return REC_MEASURE;
+    if (n && !strcmp(n, "progress"))
+        return REC_PROGRESS;
+    *ok = false;
+    return REC_MEASURE;
+}
+
+static bool plain_id(const char *id, rec_kind kind)
+{
+    if (!id || strlen(id) < 4 || strlen(id) > 40 || strncmp(id, kind_prefix[kind], 2))
+        return false;
+    for (const char *p = id + 2; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+            return false;
+    return true;
+}
+
+static int store_provenance(db *d, const char *id, const char *district, const char *aid,
+                            const char *activity, const char *now)
+{
+    sqlite3_stmt *st = db_stmt(d, "INSERT OR REPLACE INTO provenance(record_id, district, "
+                                  "activity_id, activity, received) VALUES(:id, :d, :aid, :a, :now)");
+    if (!st)
+        return -1;
+    db_bind_text(st, ":id", id);
+    db_bind_text(st, ":d", district);
+    db_bind_text(st, ":aid", aid);
+    db_bind_text(st, ":a", activity);
+    db_bind_text(st, ":now", now);
+    return db_exec_stmt(st);
+}
+
+rec_status record_replicate(db *d, const json_t *rec, const char *district,
+                            const char *activity_id, const char *activity, const char **why)
+{
+    bool known;
+    rec_kind kind = kind_from_name(sget(rec, "type"), &known);
+    const char *id = sget(rec, "id"), *home = sget(rec, "url");
+    const json_t *ver = json_object_get(rec, "version");
+    bool deleted = sget(rec, "deleted") != NULL;
+    *why = NULL;
+    if (!known || !plain_id(id, kind) || !home || !json_is_integer(ver) ||
+        json_integer_value(ver) < 1 || !sget(rec, "created") || !sget(rec, "updated") ||
+        (kind == REC_PROGRESS && !plain_id(sget(rec, "measure"), REC_MEASURE))) {
+        *why = "malformed record: needs type, id, url, version, created and updated";
+        return REC_INVALID;
+    }
+    long long version = json_integer_value(ver);
+    vctx v = {d, json_array(), NULL, true};
+    json_t *fields = NULL, *doc = NULL, *old = NULL;
+    rec_status rs = REC_ERROR;
+    bool own_tx = false;
+    if (!deleted) {
+        fields = validate(&v, kind, rec);
+        if (json_array_size(v.errors)) {
+            *why = "the record does not validate";
+            rs = REC_INVALID;
+            goto out;
+        }
+    }
+    /* Runs inside the caller's transaction when there is one (the inbox
+     * logs the activity and stores the record atomically). */
+    own_tx = sqlite3_get_autocommit(db_handle(d));
+    if (own_tx && db_begin(d))
+        goto out;
+    long long seq = 0;
+    bool was_deleted = false;
+    char parent[64] = "";
+    rec_status have = load_row(d, kind, id, &old, &seq, &was_deleted, parent, sizeof parent);
+    if (have == REC_ERROR)
+        goto out;
+    if (have == REC_OK) {
+        const char *owner = sget(old, "district");
+        if (!owner || strcmp(owner, district)) {
+            *why = "this record id belongs to another district";
+            rs = REC_INVALID;
+            goto out;
+        }
+        if (json_integer_value(json_object_get(old, "version")) >= version) {
+            rs = REC_STALE;
+            goto out;
+        }
+    }
+    char now[21];
+    util_now_iso(now);
+    const char *parent_id = kind == REC_PROGRESS ? sget(rec, "measure") : NULL;
+    if (deleted) {
+        doc = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "id", id, "type", kind_names[kind],
+                        "version", (json_int_t)version, "created", sget(rec, "created"), "updated",
+                        sget(rec, "updated"), "deleted", sget(rec, "deleted"));
+        if (parent_id)
+            json_object_set_new(doc, "measure", json_string(parent_id));
+    } else {
+        doc = render(kind, id, parent_id, version, sget(rec, "created"), sget(rec, "updated"),
+                     fields);
+    }
+    char url[700];
+    record_url(kind, id, url, sizeof url);
+    json_object_set_new(doc, "url", json_string(url));
+    json_object_set_new(doc, "district", json_string(district));
+    json_object_set_new(doc, "home_url", json_string(home));
+    int werr = 0;
+    if (have == REC_NOT_FOUND || !deleted || !was_deleted) {
+        if (have == REC_NOT_FOUND && deleted) {
+            /* A tombstone for a record never seen: keep it, so a late
+             * Create cannot resurrect the record. */
+            werr = store_row(d, kind, &seq, id, parent_id, doc) || count_add(d, kind, -1);
+        } else {
+            werr = store_row(d, kind, &seq, id, parent_id, doc);
+        }
+        if (!werr && deleted) {
+            sqlite3_stmt *st = db_stmt(d, "UPDATE records SET deleted=:del WHERE seq=:seq");
+            werr = !st;
+            if (st) {
+                db_bind_text(st, ":del", sget(rec, "deleted"));
+                db_bind_int(st, ":seq", seq);
+                werr = db_exec_stmt(st);
+            }
+            if (!werr && have == REC_OK && !was_deleted)
+                werr = count_add(d, kind, -1);
+            if (!werr)
+                werr = unindex_record(d, seq);
+        } else if (!werr) {
+            if (have == REC_OK && was_deleted) {
+                /* Versions only move forward, and a tombstone has the highest
+                 * version of a record, so this cannot happen for honest
+                 * senders; refuse rather than resurrect. */
+                *why = "the record was deleted";
+                rs = REC_STALE;
+                goto out;
+            }
+            werr = index_record(d, kind, seq, doc);
+        }
+    }
+    char actor[32];
+    snprintf(actor, sizeof actor, "district:%s", district);
+    json_t *oldf = old ? domain_fields(kind, old) : NULL;
+    json_t *changes = diff_fields(kind, oldf, fields);
+    const char *op = deleted ? "delete" : have == REC_OK ? "update" : "create";
+    werr = werr || write_history(d, id, version, now, actor, op, changes) ||
+           store_provenance(d, id, district, activity_id, activity, now);
+    json_decref(changes);
+    json_decref(oldf);
+    if (werr || (own_tx && db_commit(d)))
+        goto out;
+    pagecache_bump();
+    rs = REC_OK;
+out:
+    if (rs != REC_OK && own_tx)
+        db_rollback(d);
+    json_decref(v.errors);
+    json_decref(fields);
+    json_decref(doc);
+    json_decref(old);
     return rs;
 }
 

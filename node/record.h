@@ -31,6 +31,8 @@ const char *record_kind_name(rec_kind k);
 
 /* Sets the public origin used to build record URLs (once, at start). */
 void record_set_base_url(const char *base_url);
+/* Sets this node's district code, used to tag local records (once). */
+void record_set_district(const char *code);
 
 /* Called inside the write transaction after every change, with the kind, the
  * operation ("create", "update", "delete") and the new document (a tombstone
@@ -77,6 +79,9 @@ typedef struct record_filter {
     const char *language;
     const char *parent; /* progress entries of one measure */
     const char *q;      /* full-text search */
+    const char *district;  /* district codes (comma list) */
+    const char *date_from; /* records active on or after this date */
+    const char *date_to;   /* records active on or before this date */
     long long cursor;   /* list items with seq below this; 0 = from the newest */
     int limit;          /* 1..200 */
 } record_filter;
@@ -84,6 +89,15 @@ typedef struct record_filter {
 /* Writes {"items":[…],"total":N,"limit":L,"next_cursor":C|null} to out.
  * Returns REC_OK, REC_INVALID (bad filter value; *errors set) or REC_ERROR. */
 rec_status record_list(db *d, rec_kind kind, const record_filter *f, buf *out, json_t **errors);
+
+/* Stores a record replicated from a district (state aggregator). rec is the
+ * record document as the district's API serves it, or its tombstone;
+ * district is the sender's code; activity is the signed activity it came
+ * in, kept as provenance. Versions only move forward: an equal or older
+ * version gives REC_STALE and changes nothing. A record id held by another
+ * district, or a malformed record, gives REC_INVALID with *why set. */
+rec_status record_replicate(db *d, const json_t *rec, const char *district,
+                            const char *activity_id, const char *activity, const char **why);
 
 /* The change history of a record: [{version, at, actor, op, changes}] in
  * order. REC_NOT_FOUND when the record never existed. */

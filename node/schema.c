@@ -188,5 +188,39 @@ const char *const schema_migrations[] = {
     "WHERE r.kind=k AND r.deleted IS NULL) FROM (SELECT 'organisation' AS k UNION ALL "
     "SELECT 'measure' UNION ALL SELECT 'progress');\n",
 
+    /* 4: state aggregator */
+    /* Trusted districts with their pinned keys and sync state. */
+    "CREATE TABLE districts(\n"
+    "  code TEXT PRIMARY KEY,\n"
+    "  actor_id TEXT NOT NULL UNIQUE,\n"
+    "  inbox TEXT NOT NULL,\n"
+    "  outbox TEXT NOT NULL,\n"
+    "  key_id TEXT NOT NULL,\n"
+    "  rsa_pem TEXT NOT NULL,\n"
+    "  rsa_fp TEXT NOT NULL,\n"
+    "  ed_key_id TEXT NOT NULL,\n"
+    "  ed_pk TEXT NOT NULL,\n"
+    "  ed_fp TEXT NOT NULL,\n"
+    "  added TEXT NOT NULL,\n"
+    "  cursor TEXT,\n"
+    "  last_contact TEXT,\n"
+    "  last_sync TEXT,\n"
+    "  last_error TEXT,\n"
+    "  accepted INTEGER NOT NULL DEFAULT 0,\n"
+    "  rejected INTEGER NOT NULL DEFAULT 0,\n"
+    "  pending_key TEXT);\n"
+    /* The signed activity each replicated record came with: anyone can
+     * check where a figure came from. */
+    "CREATE TABLE provenance(\n"
+    "  record_id TEXT PRIMARY KEY,\n"
+    "  district TEXT NOT NULL,\n"
+    "  activity_id TEXT NOT NULL,\n"
+    "  activity TEXT NOT NULL,\n"
+    "  received TEXT NOT NULL);\n"
+    /* Which district a record belongs to (this node's own for local ones),
+     * for summaries and statewide figures; kept for tombstones too. */
+    "ALTER TABLE records ADD COLUMN district TEXT;\n"
+    "CREATE INDEX records_district ON records(district, id);\n",
+
     NULL,
 };

@@ -276,6 +276,18 @@ static void tamper(void)
     CHECK_INT(post_signed(badproof, NULL, bkeys.rsa, now, NULL, NULL, true, NULL), 401,
               "valid HTTP signature but an invalid proof");
     free(badproof);
+    /* A Linked Data signature added after the proof (as Fedify and Mastodon
+     * do) does not invalidate the proof. */
+    char *ld = activity("Like", 5, true, false);
+    json_t *ldj = json_loads(ld, 0, NULL);
+    json_object_set_new(ldj, "signature", json_pack("{s:s, s:s, s:s}", "type", "RsaSignature2017",
+                                                    "creator", b_key_id, "signatureValue", "AAAA"));
+    char *ldtxt = json_dumps(ldj, JSON_COMPACT);
+    CHECK_INT(post_signed(ldtxt, NULL, bkeys.rsa, now, NULL, NULL, true, NULL), 202,
+              "proof still verifies next to a Linked Data signature");
+    free(ld);
+    free(ldtxt);
+    json_decref(ldj);
     CHECK(tl_log_count(&A, "reason=\"HTTP signature: ") >= 6,
           "each signature rejection is logged with its reason (%d)",
           tl_log_count(&A, "reason=\"HTTP signature: "));

@@ -49,6 +49,8 @@ static void make_old(const char *path, int v)
                      "'Alt gelöscht','{}');"
                      "UPDATE records SET deleted='2025-01-02T00:00:00Z' WHERE id='m-old2';",
                      NULL, NULL, NULL);
+    if (v >= 3) /* that release's write path kept the live count */
+        sqlite3_exec(h, "UPDATE record_counts SET live=1 WHERE kind='measure'", NULL, NULL, NULL);
     sqlite3_close(h);
 }
 

@@ -1,0 +1,1013 @@
+/* State aggregator; see aggregate.h. */
+#include "aggregate.h"
+#include "ap.h"
+#include "api.h"
+#include "district.h"
+#include "inbox.h"
+#include "keys.h"
+#include "log.h"
+#include "mbase.h"
+#include "proof.h"
+#include "record.h"
+#include "remote.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const fed_ctx *actx;
+
+/* Rejections cannot be counted in the database: the transaction that would
+ * count them is rolled back. They are counted here per district. */
+#define MAXD 32
+static struct {
+    char code[8];
+    atomic_long rejected;
+    char last_error[256];
+} rej[MAXD];
+static pthread_mutex_t rej_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void note_rejection(const char *code, const char *why)
+{
+    pthread_mutex_lock(&rej_mu);
+    for (int i = 0; i < MAXD; i++) {
+        if (!rej[i].code[0] || !strcmp(rej[i].code, code)) {
+            snprintf(rej[i].code, sizeof rej[i].code, "%s", code);
+            atomic_fetch_add(&rej[i].rejected, 1);
+            snprintf(rej[i].last_error, sizeof rej[i].last_error, "%s", why);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&rej_mu);
+}
+
+static long rejections(const char *code, char *last, size_t lastlen)
+{
+    long n = 0;
+    pthread_mutex_lock(&rej_mu);
+    for (int i = 0; i < MAXD; i++)
+        if (!strcmp(rej[i].code, code)) {
+            n = atomic_load(&rej[i].rejected);
+            if (last)
+                snprintf(last, lastlen, "%s", rej[i].last_error);
+        }
+    pthread_mutex_unlock(&rej_mu);
+    return n;
+}
+
+static const char *sget(const json_t *o, const char *k)
+{
+    const json_t *x = json_object_get(o, k);
+    return json_is_string(x) ? json_string_value(x) : NULL;
+}
+
+static bool same_host(const char *a, const char *b)
+{
+    const char *pa = a ? strstr(a, "://") : NULL, *pb = b ? strstr(b, "://") : NULL;
+    if (!pa || !pb)
+        return false;
+    size_t la = strcspn(pa + 3, "/?#"), lb = strcspn(pb + 3, "/?#");
+    return la == lb && strncasecmp(pa + 3, pb + 3, la) == 0;
+}
+
+/* A registered district as stored. */
+typedef struct district_row {
+    char code[8];
+    char actor[1024], inbox[1024], outbox[1024], key_id[1024], ed_key_id[1024];
+    char *rsa_pem;
+    unsigned char ed_pk[32];
+    char cursor[1024];
+} district_row;
+
+static void row_free(district_row *r)
+{
+    free(r->rsa_pem);
+    r->rsa_pem = NULL;
+}
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? (const char *)t : "";
+}
+
+/* Finds a district by code, actor id or key id (one of them non-NULL). */
+static bool find_district(db *d, const char *code, const char *actor, const char *key_id,
+                          district_row *out)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st = db_stmt(d, "SELECT code, actor_id, inbox, outbox, key_id, rsa_pem, "
+                                  "ed_key_id, ed_pk, cursor FROM districts WHERE code=:c OR "
+                                  "actor_id=:a OR key_id=:k LIMIT 1");
+    if (!st)
+        return false;
+    db_bind_text(st, ":c", code);
+    db_bind_text(st, ":a", actor);
+    db_bind_text(st, ":k", key_id);
+    bool found = false;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(out->code, sizeof out->code, "%s", col(st, 0));
+        snprintf(out->actor, sizeof out->actor, "%s", col(st, 1));
+        snprintf(out->inbox, sizeof out->inbox, "%s", col(st, 2));
+        snprintf(out->outbox, sizeof out->outbox, "%s", col(st, 3));
+        snprintf(out->key_id, sizeof out->key_id, "%s", col(st, 4));
+        out->rsa_pem = strdup(col(st, 5));
+        snprintf(out->ed_key_id, sizeof out->ed_key_id, "%s", col(st, 6));
+        size_t n = 0;
+        found = sodium_hex2bin(out->ed_pk, 32, col(st, 7), strlen(col(st, 7)), NULL, &n, NULL) ==
+                    0 &&
+                n == 32;
+        snprintf(out->cursor, sizeof out->cursor, "%s", col(st, 8));
+    }
+    db_done(st);
+    if (!found)
+        row_free(out);
+    return found;
+}
+
+/* Parsed RSA keys of the districts, so that a PEM is parsed once. */
+static struct {
+    char key_id[1024];
+    unsigned char pem_hash[32];
+    EVP_PKEY *rsa;
+} keycache[MAXD];
+static pthread_mutex_t keycache_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static EVP_PKEY *pinned_rsa(const char *key_id, const char *pem)
+{
+    unsigned char h[32];
+    crypto_hash_sha256(h, (const unsigned char *)pem, strlen(pem));
+    EVP_PKEY *k = NULL;
+    pthread_mutex_lock(&keycache_mu);
+    int free_slot = -1;
+    for (int i = 0; i < MAXD; i++) {
+        if (keycache[i].rsa && !strcmp(keycache[i].key_id, key_id) &&
+            !memcmp(keycache[i].pem_hash, h, 32)) {
+            k = keycache[i].rsa;
+            EVP_PKEY_up_ref(k);
+            break;
+        }
+        if (free_slot < 0 && (!keycache[i].rsa || !strcmp(keycache[i].key_id, key_id)))
+            free_slot = i;
+    }
+    if (!k) {
+        k = fed_keys_rsa_from_pem(pem);
+        if (k && free_slot >= 0) {
+            if (keycache[free_slot].rsa)
+                EVP_PKEY_free(keycache[free_slot].rsa);
+            snprintf(keycache[free_slot].key_id, sizeof keycache[0].key_id, "%s", key_id);
+            memcpy(keycache[free_slot].pem_hash, h, 32);
+            keycache[free_slot].rsa = k;
+            EVP_PKEY_up_ref(k);
+        }
+    }
+    pthread_mutex_unlock(&keycache_mu);
+    return k;
+}
+
+static int pinned_hook(void *ud, db *d, const char *key_id, remote_actor *out)
+{
+    (void)ud;
+    char actor[1024];
+    snprintf(actor, sizeof actor, "%s", key_id);
+    char *hash = strchr(actor, '#');
+    if (hash)
+        *hash = '\0';
+    district_row r;
+    if (!find_district(d, NULL, actor, key_id, &r))
+        return 0;
+    memset(out, 0, sizeof *out);
+    snprintf(out->id, sizeof out->id, "%s", r.actor);
+    snprintf(out->inbox, sizeof out->inbox, "%s", r.inbox);
+    snprintf(out->key_id, sizeof out->key_id, "%s", r.key_id);
+    out->rsa = pinned_rsa(r.key_id, r.rsa_pem);
+    out->ned = 1;
+    snprintf(out->ed_id[0], sizeof out->ed_id[0], "%s", r.ed_key_id);
+    memcpy(out->ed_pk[0], r.ed_pk, 32);
+    row_free(&r);
+    return out->rsa ? 1 : -1;
+}
+
+/* Pins the keys found in an actor document for a district. */
+static int pin_keys(db *d, const char *code, const json_t *actor_doc, char *fps, size_t fplen,
+                    char *err, size_t errlen)
+{
+    remote_actor a;
+    if (remote_actor_parse(actor_doc, &a, err, errlen))
+        return -1;
+    int rc = -1;
+    const json_t *pk = json_object_get(actor_doc, "publicKey");
+    if (json_is_array(pk))
+        pk = json_array_get(pk, 0);
+    const char *pem = sget(pk, "publicKeyPem");
+    if (!a.rsa || !pem || a.ned < 1) {
+        snprintf(err, errlen, "the actor has no RSA publicKey or no Ed25519 assertionMethod key");
+        goto out;
+    }
+    char *rfp = fed_keys_fingerprint_rsa(a.rsa), *efp = fed_keys_fingerprint_ed(a.ed_pk[0]);
+    char hex[65];
+    sodium_bin2hex(hex, sizeof hex, a.ed_pk[0], 32);
+    sqlite3_stmt *st = db_stmt(d, "UPDATE districts SET key_id=:k, rsa_pem=:pem, rsa_fp=:rfp, "
+                                  "ed_key_id=:ek, ed_pk=:epk, ed_fp=:efp, pending_key=NULL "
+                                  "WHERE code=:c");
+    if (st && rfp && efp) {
+        db_bind_text(st, ":k", a.key_id);
+        db_bind_text(st, ":pem", pem);
+        db_bind_text(st, ":rfp", rfp);
+        db_bind_text(st, ":ek", a.ed_id[0]);
+        db_bind_text(st, ":epk", hex);
+        db_bind_text(st, ":efp", efp);
+        db_bind_text(st, ":c", code);
+        rc = db_exec_stmt(st);
+        snprintf(fps, fplen, "RSA %s\nEd25519 %s", rfp, efp);
+    }
+    free(rfp);
+    free(efp);
+out:
+    remote_actor_free(&a);
+    return rc;
+}
+
+/* Applies one activity of a registered district. Runs inside the caller's
+ * transaction. Returns 1 with *status/reason, or -1 on a storage error. */
+static int ingest(db *d, const district_row *dr, const json_t *act, const char *raw,
+                  bool check_proof, inbox_status *status, char *reason, size_t rlen)
+{
+    const char *type = sget(act, "type");
+    const json_t *obj = json_object_get(act, "object");
+    const char *aid = sget(act, "id");
+    *status = INBOX_FORBIDDEN;
+    if (!json_object_get(act, "proof")) {
+        snprintf(reason, rlen, "a district's activity must carry an eddsa-jcs-2022 proof");
+        goto refuse;
+    }
+    if (check_proof) {
+        const char *vm = proof_verification_method(act);
+        char why[256] = "";
+        if (!vm || strcmp(vm, dr->ed_key_id) || proof_verify(act, dr->ed_pk, why, sizeof why)) {
+            snprintf(reason, rlen, "proof does not verify with the pinned key%s%s",
+                     why[0] ? ": " : "", why);
+            goto refuse;
+        }
+    }
+    if (!sget(act, "actor") || strcmp(sget(act, "actor"), dr->actor)) {
+        snprintf(reason, rlen, "the activity's actor is not the district %s", dr->code);
+        goto refuse;
+    }
+    if (type && !strcmp(type, "Update") && sget(obj, "id") && !strcmp(sget(obj, "id"), dr->actor)) {
+        /* A key rotation announced with the old, pinned key: trust it. */
+        char fps[512], err[256];
+        if (pin_keys(d, dr->code, obj, fps, sizeof fps, err, sizeof err))
+            return -1;
+        log_event(LOG_INFO, "district.keys_rotated", "district", dr->code, NULL);
+        *status = INBOX_ACCEPTED;
+        snprintf(reason, rlen, "keys rotated (signed by the old key)");
+        return 1;
+    }
+    if (type && !strcmp(type, "Announce")) {
+        *status = INBOX_IGNORED;
+        snprintf(reason, rlen, "ignored: Announce from a district");
+        return 1;
+    }
+    const json_t *rec = json_object_get(obj, "record");
+    if (!json_is_object(rec)) {
+        *status = INBOX_IGNORED;
+        snprintf(reason, rlen, "ignored: no dinet record in the object");
+        return 1;
+    }
+    const char *claimed = sget(obj, "districtCode");
+    if (!claimed || strcmp(claimed, dr->code) || (sget(rec, "district") &&
+                                                 strcmp(sget(rec, "district"), dr->code))) {
+        snprintf(reason, rlen, "the record claims district %s, but the sender is %s",
+                 claimed ? claimed : "(none)", dr->code);
+        goto refuse;
+    }
+    if (!same_host(sget(rec, "url"), dr->actor) || !same_host(sget(obj, "id"), dr->actor)) {
+        snprintf(reason, rlen, "the record's URL is not on the district's host");
+        goto refuse;
+    }
+    const char *why = NULL;
+    rec_status rs = record_replicate(d, rec, dr->code, aid, raw, &why);
+    if (rs == REC_ERROR)
+        return -1;
+    if (rs == REC_INVALID) {
+        snprintf(reason, rlen, "%s", why ? why : "invalid record");
+        goto refuse;
+    }
+    *status = rs == REC_OK ? INBOX_ACCEPTED : INBOX_IGNORED;
+    snprintf(reason, rlen, "%s", rs == REC_OK ? "replicated" : "ignored: not newer");
+    char now[21];
+    util_now_iso(now);
+    sqlite3_stmt *st = db_stmt(d, "UPDATE districts SET last_contact=:now, "
+                                  "accepted=accepted+:n WHERE code=:c");
+    if (st) {
+        db_bind_text(st, ":now", now);
+        db_bind_int(st, ":n", rs == REC_OK);
+        db_bind_text(st, ":c", dr->code);
+        db_exec_stmt(st);
+    }
+    return 1;
+refuse:
+    note_rejection(dr->code, reason);
+    log_event(LOG_WARN, "district.rejected", "district", dr->code, "activity", aid ? aid : "",
+              "reason", reason, NULL);
+    return 1;
+}
+
+static int content_hook(void *ud, db *d, const json_t *act, const char *type,
+                        const remote_actor *who, const char *raw, inbox_status *status,
+                        char *reason, size_t rlen)
+{
+    (void)ud;
+    (void)type;
+    district_row dr;
+    if (!find_district(d, NULL, who->id, NULL, &dr)) {
+        *status = INBOX_FORBIDDEN;
+        snprintf(reason, rlen, "%s is not a registered district", who->id);
+        return 1;
+    }
+    int rc = ingest(d, &dr, act, raw, false, status, reason, rlen);
+    row_free(&dr);
+    return rc;
+}
+
+void agg_init(const fed_ctx *ctx)
+{
+    actx = ctx;
+    inbox_hooks h = {pinned_hook, content_hook, NULL};
+    inbox_set_hooks(&h);
+}
+
+int agg_district_add(db *d, const char *code, const char *actor_url, char *fps, size_t fplen,
+                     char *err, size_t errlen)
+{
+    const district *dist = district_find(code);
+    if (!dist || !strcmp(code, "15")) {
+        snprintf(err, errlen, "unknown district code '%s' (one of the 14 Kreisschlüssel)", code);
+        return -1;
+    }
+    json_t *doc = NULL;
+    if (remote_fetch(actx, actor_url, &doc, err, errlen))
+        return -1;
+    remote_actor a;
+    if (remote_actor_parse(doc, &a, err, errlen)) {
+        json_decref(doc);
+        return -1;
+    }
+    int rc = -1;
+    if (!same_host(a.id, actor_url)) {
+        snprintf(err, errlen, "the actor %s is not on the host of %s", a.id, actor_url);
+        goto out;
+    }
+    const json_t *outbox = json_object_get(doc, "outbox");
+    char now[21];
+    util_now_iso(now);
+    if (db_begin(d))
+        goto out;
+    sqlite3_stmt *st = db_stmt(
+        d, "INSERT INTO districts(code, actor_id, inbox, outbox, key_id, rsa_pem, rsa_fp, "
+           "ed_key_id, ed_pk, ed_fp, added) VALUES(:c, :a, :inbox, :outbox, '', '', '', '', '', "
+           "'', :now)");
+    if (!st) {
+        db_rollback(d);
+        goto out;
+    }
+    db_bind_text(st, ":c", code);
+    db_bind_text(st, ":a", a.id);
+    db_bind_text(st, ":inbox", a.shared_inbox[0] ? a.shared_inbox : a.inbox);
+    db_bind_text(st, ":outbox", json_is_string(outbox) ? json_string_value(outbox) : "");
+    db_bind_text(st, ":now", now);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        db_done(st);
+        db_rollback(d);
+        snprintf(err, errlen, "district %s or actor %s is registered already", code, a.id);
+        goto out;
+    }
+    db_done(st);
+    if (pin_keys(d, code, doc, fps, fplen, err, errlen) || db_commit(d)) {
+        db_rollback(d);
+        goto out;
+    }
+    rc = 0;
+    log_event(LOG_INFO, "district.added", "district", code, "actor", a.id, NULL);
+out:
+    remote_actor_free(&a);
+    json_decref(doc);
+    return rc;
+}
+
+int agg_district_remove(db *d, const char *code)
+{
+    sqlite3_stmt *st = db_stmt(d, "DELETE FROM districts WHERE code=:c");
+    if (!st)
+        return -1;
+    db_bind_text(st, ":c", code);
+    if (db_exec_stmt(st))
+        return -1;
+    return sqlite3_changes(db_handle(d)) ? 0 : -1;
+}
+
+json_t *agg_summary(db *d, const char *code, bool detail)
+{
+    sqlite3_stmt *st = db_stmt(d, "SELECT id, version FROM records WHERE district=:d ORDER BY id");
+    if (!st)
+        return NULL;
+    db_bind_text(st, ":d", code);
+    crypto_hash_sha256_state h;
+    crypto_hash_sha256_init(&h);
+    long n = 0, live = 0;
+    json_t *recs = detail ? json_array() : NULL;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        char line[128];
+        int len = snprintf(line, sizeof line, "%s %lld\n", col(st, 0),
+                           (long long)sqlite3_column_int64(st, 1));
+        crypto_hash_sha256_update(&h, (const unsigned char *)line, (unsigned long long)len);
+        n++;
+        if (recs)
+            json_array_append_new(recs, json_pack("[s, I]", col(st, 0),
+                                                  (json_int_t)sqlite3_column_int64(st, 1)));
+    }
+    db_done(st);
+    st = db_stmt(d, "SELECT count(*) FROM records WHERE district=:d AND deleted IS NULL");
+    if (st) {
+        db_bind_text(st, ":d", code);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            live = sqlite3_column_int(st, 0);
+        db_done(st);
+    }
+    unsigned char out[32];
+    crypto_hash_sha256_final(&h, out);
+    char hex[65];
+    sodium_bin2hex(hex, sizeof hex, out, 32);
+    json_t *j = json_pack("{s:s, s:i, s:i, s:s}", "district", code, "records", (int)n, "live",
+                          (int)live, "hash", hex);
+    if (recs)
+        json_object_set_new(j, "items", recs);
+    return j;
+}
+
+static void district_base(const district_row *r, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s", r->actor);
+    char *p = strstr(out, "://");
+    char *slash = p ? strchr(p + 3, '/') : NULL;
+    if (slash)
+        *slash = '\0';
+}
+
+static void set_sync_state(db *d, const char *code, const char *cursor, const char *error,
+                           bool contact)
+{
+    char now[21];
+    util_now_iso(now);
+    sqlite3_stmt *st = db_stmt(
+        d, "UPDATE districts SET cursor=COALESCE(:cur, cursor), last_sync=:now, last_error=:err, "
+           "last_contact=CASE WHEN :contact THEN :now ELSE last_contact END WHERE code=:c");
+    if (!st)
+        return;
+    db_bind_text(st, ":cur", cursor && *cursor ? cursor : NULL);
+    db_bind_text(st, ":now", now);
+    db_bind_text(st, ":err", error);
+    db_bind_int(st, ":contact", contact);
+    db_bind_text(st, ":c", code);
+    db_exec_stmt(st);
+}
+
+/* Reads the district's outbox oldest first, from after its cursor or from
+ * the beginning, and ingests every activity (with proof checks). */
+static int backfill(db *d, district_row *dr, bool from_start, char *err, size_t errlen)
+{
+    char url[2300];
+    char *enc = NULL;
+    if (!from_start && dr->cursor[0]) {
+        CURL *c = curl_easy_init();
+        enc = c ? curl_easy_escape(c, dr->cursor, 0) : NULL;
+        snprintf(url, sizeof url, "%s?page=true&limit=100&after=%s", dr->outbox, enc ? enc : "");
+        if (enc)
+            curl_free(enc);
+        if (c)
+            curl_easy_cleanup(c);
+    } else {
+        snprintf(url, sizeof url, "%s?page=true&limit=100&min_id=0", dr->outbox);
+    }
+    int total = 0;
+    char cursor[1024] = "";
+    for (int pages = 0; pages < 100000; pages++) {
+        json_t *page = NULL;
+        if (remote_fetch(actx, url, &page, err, errlen)) {
+            if (!from_start && dr->cursor[0] && strstr(err, "404")) {
+                /* The district no longer knows our cursor: start over. */
+                return backfill(d, dr, true, err, errlen);
+            }
+            set_sync_state(d, dr->code, cursor, err, false);
+            return -1;
+        }
+        json_t *items = json_object_get(page, "orderedItems");
+        if (db_begin(d) == 0) {
+            size_t i;
+            json_t *it;
+            json_array_foreach(items, i, it)
+            {
+                char *raw = json_dumps(it, JSON_COMPACT);
+                inbox_status st;
+                char reason[300];
+                if (raw && ingest(d, dr, it, raw, true, &st, reason, sizeof reason) == 1 &&
+                    st == INBOX_ACCEPTED)
+                    total++;
+                free(raw);
+                if (sget(it, "id"))
+                    snprintf(cursor, sizeof cursor, "%s", sget(it, "id"));
+            }
+            if (db_commit(d))
+                db_rollback(d);
+        }
+        const char *next = sget(page, "next");
+        bool more = next && json_array_size(items) > 0;
+        if (more)
+            snprintf(url, sizeof url, "%s", next);
+        json_decref(page);
+        set_sync_state(d, dr->code, cursor, NULL, true);
+        if (!more)
+            break;
+    }
+    if (cursor[0])
+        snprintf(dr->cursor, sizeof dr->cursor, "%s", cursor);
+    return total;
+}
+
+static int sync_one(db *d, const char *code)
+{
+    district_row dr;
+    if (!find_district(d, code, NULL, NULL, &dr))
+        return -1;
+    char err[512] = "";
+    int n = backfill(d, &dr, false, err, sizeof err);
+    if (n >= 0) {
+        /* Compare summaries; replay everything when they still differ (a
+         * delivery was lost, or the cursor skipped something). */
+        char base[1100], url[1200];
+        district_base(&dr, base, sizeof base);
+        snprintf(url, sizeof url, "%s/api/v1/summary", base);
+        json_t *remote = NULL;
+        if (remote_fetch(actx, url, &remote, err, sizeof err) == 0) {
+            json_t *local = agg_summary(d, dr.code, false);
+            const char *rh = sget(remote, "hash"), *lh = sget(local, "hash");
+            if (!rh || !lh || strcmp(rh, lh)) {
+                log_event(LOG_INFO, "district.reconcile", "district", dr.code, NULL);
+                int m = backfill(d, &dr, true, err, sizeof err);
+                n = m < 0 ? n : n + m;
+                json_decref(local);
+                local = agg_summary(d, dr.code, false);
+                lh = sget(local, "hash");
+                if (!lh || !rh || strcmp(rh, lh))
+                    set_sync_state(d, dr.code, NULL, "summary differs after a full replay", true);
+            }
+            json_decref(local);
+            json_decref(remote);
+        } else {
+            set_sync_state(d, dr.code, NULL, err, false);
+        }
+    }
+    row_free(&dr);
+    return n;
+}
+
+int agg_sync(db *d, const char *code)
+{
+    if (code)
+        return sync_one(d, code);
+    char codes[MAXD][8];
+    int nc = 0;
+    sqlite3_stmt *st = db_stmt(d, "SELECT code FROM districts ORDER BY code");
+    while (st && nc < MAXD && sqlite3_step(st) == SQLITE_ROW)
+        snprintf(codes[nc++], sizeof codes[0], "%s", col(st, 0));
+    db_done(st);
+    int total = 0;
+    for (int i = 0; i < nc; i++) {
+        int n = sync_one(d, codes[i]);
+        if (n > 0)
+            total += n;
+    }
+    return total;
+}
+
+json_t *agg_district_list(db *d)
+{
+    sqlite3_stmt *st = db_stmt(d, "SELECT code, actor_id, rsa_fp, ed_fp, added, last_contact, "
+                                  "last_sync, last_error, accepted, pending_key FROM districts "
+                                  "ORDER BY code");
+    json_t *arr = json_array();
+    time_t now = time(NULL);
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        const district *dist = district_find(col(st, 0));
+        char last_rej[256] = "";
+        long nrej = rejections(col(st, 0), last_rej, sizeof last_rej);
+        json_t *e = json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:s, s:I}", "code", col(st, 0),
+                              "name", dist ? dist->name : "", "actor", col(st, 1),
+                              "fingerprints", "rsa", col(st, 2), "ed25519", col(st, 3), "added",
+                              col(st, 4), "accepted", (json_int_t)sqlite3_column_int64(st, 8));
+        json_object_set_new(e, "rejected", json_integer(nrej));
+        json_object_set_new(e, "last_rejection", last_rej[0] ? json_string(last_rej) : json_null());
+        const char *lc = col(st, 5);
+        json_object_set_new(e, "last_contact", *lc ? json_string(lc) : json_null());
+        json_object_set_new(e, "last_sync", *col(st, 6) ? json_string(col(st, 6)) : json_null());
+        json_object_set_new(e, "last_error", *col(st, 7) ? json_string(col(st, 7)) : json_null());
+        json_object_set_new(e, "lag_seconds",
+                            *lc ? json_integer((json_int_t)(now - util_parse_iso_time(lc)))
+                                : json_null());
+        json_object_set_new(e, "key_change_pending", json_boolean(*col(st, 9)));
+        json_array_append_new(arr, e);
+    }
+    db_done(st);
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e)
+    {
+        json_t *s = agg_summary(d, json_string_value(json_object_get(e, "code")), false);
+        json_object_set(e, "records", json_object_get(s, "live"));
+        json_object_set(e, "summary_hash", json_object_get(s, "hash"));
+        json_decref(s);
+    }
+    return arr;
+}
+
+/* ---- background sync ----------------------------------------------------- */
+
+static pthread_t worker;
+static bool running;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static char *worker_path;
+static long interval = 300;
+static bool kick;
+
+static void agg_wake(void)
+{
+    pthread_mutex_lock(&mu);
+    kick = true;
+    pthread_cond_signal(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+static void *worker_main(void *arg)
+{
+    (void)arg;
+    db *d = NULL;
+    char err[512];
+    if (db_open(worker_path, &d, err, sizeof err)) {
+        log_event(LOG_ERROR, "aggregate.db", "error", err, NULL);
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&mu);
+        bool go = running;
+        kick = false;
+        pthread_mutex_unlock(&mu);
+        if (!go)
+            break;
+        agg_sync(d, NULL);
+        pthread_mutex_lock(&mu);
+        if (running && !kick) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += interval;
+            pthread_cond_timedwait(&cv, &mu, &ts);
+        }
+        pthread_mutex_unlock(&mu);
+    }
+    db_close(d);
+    return NULL;
+}
+
+int agg_start(const char *db_path, long interval_s)
+{
+    free(worker_path);
+    worker_path = xstrdup(db_path);
+    interval = interval_s > 0 ? interval_s : 300;
+    running = true;
+    if (pthread_create(&worker, NULL, worker_main, NULL)) {
+        running = false;
+        return -1;
+    }
+    return 0;
+}
+
+void agg_stop(void)
+{
+    pthread_mutex_lock(&mu);
+    bool was = running;
+    running = false;
+    pthread_cond_signal(&cv);
+    pthread_mutex_unlock(&mu);
+    if (was)
+        pthread_join(worker, NULL);
+    free(worker_path);
+    worker_path = NULL;
+    pthread_mutex_lock(&keycache_mu);
+    for (int i = 0; i < MAXD; i++)
+        if (keycache[i].rsa) {
+            EVP_PKEY_free(keycache[i].rsa);
+            keycache[i].rsa = NULL;
+        }
+    pthread_mutex_unlock(&keycache_mu);
+}
+
+/* ---- statewide figures --------------------------------------------------- */
+
+static json_t *obj_path(json_t *root, const char *a, const char *b)
+{
+    json_t *x = json_object_get(root, a);
+    if (!x) {
+        x = json_object();
+        json_object_set_new(root, a, x);
+    }
+    if (!b)
+        return x;
+    json_t *y = json_object_get(x, b);
+    if (!y) {
+        y = json_object();
+        json_object_set_new(x, b, y);
+    }
+    return y;
+}
+
+static void add_count(json_t *o, const char *k, long long n)
+{
+    json_object_set_new(o, k, json_integer(json_integer_value(json_object_get(o, k)) + n));
+}
+
+/* Duration weight: planned days, when both dates are known. */
+#define WEIGHT "(CASE WHEN r.start_date IS NOT NULL AND r.end_date IS NOT NULL THEN " \
+               "julianday(r.end_date) - julianday(r.start_date) + 1 END)"
+
+static void progress_stats(db *d, json_t *into, const char *group_sql, const char *key)
+{
+    sqlite3_stmt *st = db_stmt(d, group_sql);
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        json_t *o = obj_path(into, col(st, 0), NULL);
+        json_t *p = json_object();
+        json_object_set_new(p, "mean", sqlite3_column_type(st, 1) == SQLITE_NULL
+                                           ? json_null()
+                                           : json_real(sqlite3_column_double(st, 1)));
+        json_object_set_new(p, "weighted_by_duration",
+                            sqlite3_column_type(st, 2) == SQLITE_NULL
+                                ? json_null()
+                                : json_real(sqlite3_column_double(st, 2)));
+        json_object_set_new(p, "measures", json_integer(sqlite3_column_int(st, 3)));
+        json_object_set_new(o, key, p);
+    }
+    db_done(st);
+}
+
+json_t *agg_stats(db *d)
+{
+    json_t *state = json_object(), *districts = json_object(), *fields = json_object();
+    bool in_read = db_begin_read(d) == 0;
+    /* Measures by field of action (and theme) × status, per district. */
+    sqlite3_stmt *st = db_stmt(
+        d, "SELECT t.term, r.status, COALESCE(r.district, ''), count(*) FROM records r "
+           "JOIN record_terms t ON t.seq=r.seq WHERE r.kind='measure' AND r.deleted IS NULL "
+           "AND (t.term GLOB 'HF*' OR t.term GLOB 'QT*') GROUP BY 1, 2, 3");
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        long long n = sqlite3_column_int64(st, 3);
+        const char *term = col(st, 0), *status = col(st, 1), *dist = col(st, 2);
+        add_count(obj_path(obj_path(state, "by_field", NULL), term, NULL), status, n);
+        add_count(obj_path(obj_path(state, "by_field", NULL), term, NULL), "total", n);
+        json_t *dj = obj_path(districts, dist, NULL);
+        add_count(obj_path(obj_path(dj, "by_field", NULL), term, NULL), status, n);
+        add_count(obj_path(obj_path(dj, "by_field", NULL), term, NULL), "total", n);
+    }
+    db_done(st);
+    st = db_stmt(d, "SELECT r.status, COALESCE(r.district, ''), count(*) FROM records r "
+                    "WHERE r.kind='measure' AND r.deleted IS NULL GROUP BY 1, 2");
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        long long n = sqlite3_column_int64(st, 2);
+        add_count(obj_path(state, "by_status", NULL), col(st, 0), n);
+        add_count(state, "measures", n);
+        json_t *dj = obj_path(districts, col(st, 1), NULL);
+        add_count(obj_path(dj, "by_status", NULL), col(st, 0), n);
+        add_count(dj, "measures", n);
+    }
+    db_done(st);
+    /* Progress: plain mean and the mean weighted by planned duration. */
+    progress_stats(d, fields,
+                   "SELECT t.term, avg(r.progress), sum(r.progress * " WEIGHT ") / sum(" WEIGHT
+                   "), count(*) FROM records r JOIN record_terms t ON t.seq=r.seq "
+                   "WHERE r.kind='measure' AND r.deleted IS NULL AND (t.term GLOB 'HF*' OR "
+                   "t.term GLOB 'QT*') GROUP BY 1",
+                   "progress");
+    progress_stats(d, districts,
+                   "SELECT COALESCE(r.district, ''), avg(r.progress), sum(r.progress * " WEIGHT
+                   ") / sum(" WEIGHT "), count(*) FROM records r WHERE r.kind='measure' AND "
+                   "r.deleted IS NULL GROUP BY 1",
+                   "progress");
+    json_t *all = json_object();
+    progress_stats(d, all,
+                   "SELECT 'all', avg(r.progress), sum(r.progress * " WEIGHT ") / sum(" WEIGHT
+                   "), count(*) FROM records r WHERE r.kind='measure' AND r.deleted IS NULL",
+                   "progress");
+    json_object_set(state, "progress", json_object_get(json_object_get(all, "all"), "progress"));
+    json_decref(all);
+    /* Organisations by kind and by field of action. */
+    st = db_stmt(d, "SELECT r.org_kind, COALESCE(r.district, ''), count(*) FROM records r "
+                    "WHERE r.kind='organisation' AND r.deleted IS NULL GROUP BY 1, 2");
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        long long n = sqlite3_column_int64(st, 2);
+        add_count(obj_path(state, "organisations_by_kind", NULL), col(st, 0), n);
+        add_count(obj_path(obj_path(districts, col(st, 1), NULL), "organisations_by_kind", NULL),
+                  col(st, 0), n);
+    }
+    db_done(st);
+    st = db_stmt(d, "SELECT t.term, count(*) FROM records r JOIN record_terms t ON t.seq=r.seq "
+                    "WHERE r.kind='organisation' AND r.deleted IS NULL AND t.term GLOB 'HF*' "
+                    "GROUP BY 1");
+    while (st && sqlite3_step(st) == SQLITE_ROW)
+        add_count(obj_path(state, "organisations_by_field", NULL), col(st, 0),
+                  sqlite3_column_int64(st, 1));
+    db_done(st);
+    if (in_read)
+        db_end_read(d);
+    /* Name the districts. */
+    const char *k;
+    json_t *v;
+    json_object_foreach(districts, k, v)
+    {
+        const district *dist = district_find(k);
+        json_object_set_new(v, "name", json_string(dist ? dist->name : k));
+    }
+    return json_pack("{s:o, s:o, s:o}", "state", state, "districts", districts, "fields", fields);
+}
+
+json_t *agg_timeline(db *d, int limit)
+{
+    sqlite3_stmt *st = db_stmt(d, "SELECT doc FROM records WHERE kind='progress' AND deleted IS "
+                                  "NULL ORDER BY start_date DESC, seq DESC LIMIT :n");
+    json_t *arr = json_array();
+    if (!st)
+        return arr;
+    db_bind_int(st, ":n", limit);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *doc = json_loads(col(st, 0), 0, NULL);
+        if (doc)
+            json_array_append_new(arr, doc);
+    }
+    db_done(st);
+    return arr;
+}
+
+json_t *agg_provenance(db *d, const char *record_id)
+{
+    sqlite3_stmt *st = db_stmt(d, "SELECT district, activity_id, activity, received FROM "
+                                  "provenance WHERE record_id=:id");
+    if (!st)
+        return NULL;
+    db_bind_text(st, ":id", record_id);
+    json_t *out = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *act = json_loads(col(st, 2), 0, NULL);
+        out = json_pack("{s:s, s:s, s:s, s:s, s:o}", "record_id", record_id, "district",
+                        col(st, 0), "activity_id", col(st, 1), "received", col(st, 3), "activity",
+                        act ? act : json_null());
+    }
+    db_done(st);
+    if (!out)
+        return NULL;
+    district_row dr;
+    const json_t *act = json_object_get(out, "activity");
+    char why[256] = "";
+    bool ok = false;
+    if (find_district(d, json_string_value(json_object_get(out, "district")), NULL, NULL, &dr)) {
+        const char *vm = proof_verification_method(act);
+        json_t *copy = json_copy((json_t *)act);
+        json_object_del(copy, "signature");
+        ok = vm && !strcmp(vm, dr.ed_key_id) && proof_verify(copy, dr.ed_pk, why, sizeof why) == 0;
+        json_decref(copy);
+        char *fp = fed_keys_fingerprint_ed(dr.ed_pk);
+        json_object_set_new(out, "key", json_pack("{s:s, s:s}", "id", dr.ed_key_id,
+                                                  "fingerprint", fp ? fp : ""));
+        free(fp);
+        row_free(&dr);
+    } else {
+        snprintf(why, sizeof why, "the district is not registered here");
+    }
+    json_object_set_new(out, "verified", json_boolean(ok));
+    if (!ok)
+        json_object_set_new(out, "reason", json_string(why));
+    return out;
+}
+
+/* ---- routes ---------------------------------------------------------------- */
+
+static void h_districts(http_req *req, http_resp *resp)
+{
+    http_json(resp, 200, json_pack("{s:o}", "items", agg_district_list(req->db)));
+}
+
+static void h_district_add(http_req *req, http_resp *resp)
+{
+    if (!api_require(req, resp, ROLE_ADMIN))
+        return;
+    if (strcmp(req->cfg->role, "state")) {
+        http_problem(resp, 409, "wrong-role", "Only the state node keeps a district registry",
+                     NULL, NULL, NULL);
+        return;
+    }
+    json_t *in = api_body_object(req, resp);
+    if (!in)
+        return;
+    const char *code = json_string_value(json_object_get(in, "code"));
+    const char *actor = json_string_value(json_object_get(in, "actor"));
+    char fps[512] = "", err[1024] = "";
+    if (!code || !district_find(code) || !strcmp(code, "15")) {
+        http_problem(resp, 422, "validation", "Unknown district code",
+                     "code: one of the 14 Kreisschlüssel", "code", NULL);
+    } else if (!actor || strncmp(actor, "http", 4)) {
+        http_problem(resp, 422, "validation", "actor URL required", NULL, "actor", NULL);
+    } else if (agg_district_add(req->db, code, actor, fps, sizeof fps, err, sizeof err)) {
+        http_problem(resp, 422, "validation", "Cannot register the district", err, "actor", NULL);
+    } else {
+        char f[1100];
+        if (ap_follow_registered(req->db, actor, f, sizeof f, err, sizeof err))
+            log_event(LOG_WARN, "district.follow_failed", "district", code, "error", err, NULL);
+        agg_wake();
+        http_json(resp, 201, json_pack("{s:s, s:s, s:s}", "code", code, "actor", actor,
+                                       "fingerprints", fps));
+    }
+    json_decref(in);
+}
+
+static void h_district_del(http_req *req, http_resp *resp)
+{
+    if (!api_require(req, resp, ROLE_ADMIN))
+        return;
+    if (agg_district_remove(req->db, req->params[0]))
+        http_problem(resp, 404, "not-found", "No such district registered", NULL, NULL, NULL);
+    else
+        http_json(resp, 200, json_pack("{s:s}", "removed", req->params[0]));
+}
+
+static void h_district_sync(http_req *req, http_resp *resp)
+{
+    if (!api_require(req, resp, ROLE_EDITOR))
+        return;
+    agg_wake();
+    http_json(resp, 202, json_pack("{s:s}", "sync", "started"));
+}
+
+static void h_summary(http_req *req, http_resp *resp)
+{
+    const char *code = http_query(req, "district");
+    if (!code)
+        code = req->cfg->district;
+    if (!district_find(code)) {
+        http_problem(resp, 400, "invalid-parameter", "Unknown district", NULL, "district", NULL);
+        return;
+    }
+    json_t *s = agg_summary(req->db, code, http_query(req, "detail") != NULL);
+    if (!s)
+        http_problem(resp, 500, "internal", "Internal error", NULL, NULL, NULL);
+    else
+        http_json(resp, 200, s);
+}
+
+static void h_stats(http_req *req, http_resp *resp)
+{
+    http_json(resp, 200, agg_stats(req->db));
+}
+
+static void h_timeline(http_req *req, http_resp *resp)
+{
+    const char *l = http_query(req, "limit");
+    int limit = l ? atoi(l) : 20;
+    if (limit < 1 || limit > 200)
+        limit = 20;
+    http_json(resp, 200, json_pack("{s:o}", "items", agg_timeline(req->db, limit)));
+}
+
+static void h_provenance(http_req *req, http_resp *resp)
+{
+    json_t *p = agg_provenance(req->db, req->params[0]);
+    if (!p)
+        http_problem(resp, 404, "not-found", "No provenance for this record",
+                     "Only records replicated from a district carry a provenance.", NULL, NULL);
+    else
+        http_json(resp, 200, p);
+}
+
+const http_route agg_routes[] = {
+    {"GET", "/api/v1/districts", h_districts},
+    {"POST", "/api/v1/districts", h_district_add},
+    {"DELETE", "/api/v1/districts/*", h_district_del},
+    {"POST", "/api/v1/districts/*/sync", h_district_sync},
+    {"GET", "/api/v1/summary", h_summary},
+    {"GET", "/api/v1/stats", h_stats},
+    {"GET", "/api/v1/timeline", h_timeline},
+    {"GET", "/api/v1/provenance/*", h_provenance},
+    {NULL, NULL, NULL},
+};
