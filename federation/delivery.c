@@ -29,6 +29,7 @@ void delivery_set_retry_base_ms(long ms)
 /* One prepared POST. */
 typedef struct job {
     long long id;
+    char local[16];
     int attempts;
     long long created;
     char *inbox;
@@ -48,7 +49,11 @@ static int prepare(const fed_ctx *ctx, job *j)
     char host[512];
     snprintf(host, sizeof host, "%.*s", (int)(slash ? (size_t)(slash - p) : strlen(p)), p);
     const char *target = slash ? slash : "/";
-    if (httpsig_sign(ctx->keys.rsa, ctx->key_id, "POST", target, host, j->body, strlen(j->body),
+    /* Sign as the local actor that sent it: a Group's activities carry the
+     * Group's key id, so that signer and actor agree. */
+    fed_ctx as;
+    fed_ctx_local(ctx, j->local, &as);
+    if (httpsig_sign(ctx->keys.rsa, as.key_id, "POST", target, host, j->body, strlen(j->body),
                      "application/activity+json", 0, &j->sig))
         return -1;
     snprintf(j->h_date, sizeof j->h_date, "Date: %s", j->sig.date);
@@ -131,7 +136,7 @@ int delivery_run_once(db *d, const fed_ctx *ctx)
 {
     int total = 0;
     for (;;) {
-        sqlite3_stmt *st = db_stmt(d, "SELECT id, inbox, activity, attempts, created FROM "
+        sqlite3_stmt *st = db_stmt(d, "SELECT id, inbox, activity, attempts, created, local FROM "
                                       "deliveries WHERE state='pending' AND next_attempt<=:now "
                                       "ORDER BY next_attempt, id LIMIT :n");
         if (!st)
@@ -151,6 +156,7 @@ int delivery_run_once(db *d, const fed_ctx *ctx)
             j->body = xstrdup((const char *)sqlite3_column_text(st, 2));
             j->attempts = sqlite3_column_int(st, 3);
             j->created = sqlite3_column_int64(st, 4);
+            snprintf(j->local, sizeof j->local, "%s", (const char *)sqlite3_column_text(st, 5));
         }
         db_done(st);
         net_req *reqs = calloc((size_t)n + 1, sizeof *reqs);

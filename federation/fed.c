@@ -44,8 +44,35 @@ int fed_ctx_init(fed_ctx *ctx, const config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+void fed_ctx_group(const fed_ctx *base, const char *code, fed_ctx *out)
+{
+    *out = *base;
+    out->view = true;
+    snprintf(out->local, sizeof out->local, "%s", code);
+    const char *b = base->cfg->base_url;
+    snprintf(out->actor, FED_URL, "%s/groups/%s", b, code);
+    snprintf(out->key_id, FED_URL, "%s/groups/%s#main-key", b, code);
+    snprintf(out->assertion_id, FED_URL, "%s/groups/%s#ed25519-key", b, code);
+    snprintf(out->inbox, FED_URL, "%s/groups/%s/inbox", b, code);
+    snprintf(out->outbox, FED_URL, "%s/groups/%s/outbox", b, code);
+    snprintf(out->followers, FED_URL, "%s/groups/%s/followers", b, code);
+    snprintf(out->following, FED_URL, "%s/groups/%s/following", b, code);
+}
+
+void fed_ctx_local(const fed_ctx *base, const char *local, fed_ctx *out)
+{
+    if (local && *local) {
+        fed_ctx_group(base, local, out);
+    } else {
+        *out = *base;
+        out->view = true;
+    }
+}
+
 void fed_ctx_free(fed_ctx *ctx)
 {
+    if (ctx->view)
+        return;
     fed_keys_free(&ctx->keys);
     free(ctx->rsa_public_pem);
     free(ctx->ed_multibase);

@@ -196,26 +196,57 @@ static void set_outcome(db *d, const char *id, const char *outcome)
     }
 }
 
+/* Which local actor a URL names: "" for the node's actor, the code for one
+ * of the state's Group actors (BASE/groups/HF1). False when none. */
+static bool local_of(db *d, const fed_ctx *ctx, const char *target, char *local, size_t len)
+{
+    if (!target)
+        return false;
+    if (!strcmp(target, ctx->actor)) {
+        local[0] = '\0';
+        return true;
+    }
+    char prefix[FED_URL + 16];
+    snprintf(prefix, sizeof prefix, "%s/groups/", ctx->cfg->base_url);
+    size_t pl = strlen(prefix);
+    if (strcmp(ctx->cfg->role, "state") || strncmp(target, prefix, pl) || strlen(target + pl) > 8)
+        return false;
+    sqlite3_stmt *st = db_stmt(d, "SELECT 1 FROM taxonomy WHERE code=:c AND retired=0");
+    if (!st)
+        return false;
+    db_bind_text(st, ":c", target + pl);
+    bool ok = sqlite3_step(st) == SQLITE_ROW;
+    db_done(st);
+    if (ok)
+        snprintf(local, len, "%s", target + pl);
+    return ok;
+}
+
 /* Follow: store the follower and answer Accept (or hold it for approval). */
 static int on_follow(db *d, const fed_ctx *ctx, const json_t *act, const remote_actor *who,
                      const char **outcome)
 {
-    if (!id_of(json_object_get(act, "object")) ||
-        strcmp(id_of(json_object_get(act, "object")), ctx->actor)) {
+    char local[16];
+    if (!local_of(d, ctx, id_of(json_object_get(act, "object")), local, sizeof local)) {
         *outcome = "ignored: follows someone else";
         return 0;
     }
-    bool manual = ctx->cfg->manual_approve;
+    fed_ctx as;
+    fed_ctx_local(ctx, local, &as);
+    /* Groups accept every follow (FEP-1b12); the node's actor may hold
+     * follows for approval. */
+    bool manual = ctx->cfg->manual_approve && !local[0];
     char now[21];
     util_now_iso(now);
     sqlite3_stmt *st = db_stmt(
-        d, "INSERT INTO followers(actor_id, inbox, shared_inbox, follow_id, state, created) "
-           "VALUES(:a, :inbox, :shared, :fid, :state, :now) ON CONFLICT(actor_id) DO UPDATE SET "
-           "inbox=excluded.inbox, shared_inbox=excluded.shared_inbox, "
+        d, "INSERT INTO followers(local, actor_id, inbox, shared_inbox, follow_id, state, created) "
+           "VALUES(:local, :a, :inbox, :shared, :fid, :state, :now) ON CONFLICT(local, actor_id) "
+           "DO UPDATE SET inbox=excluded.inbox, shared_inbox=excluded.shared_inbox, "
            "follow_id=excluded.follow_id, state=CASE WHEN state='accepted' THEN 'accepted' "
            "ELSE excluded.state END");
     if (!st)
         return -1;
+    db_bind_text(st, ":local", local);
     db_bind_text(st, ":a", who->id);
     db_bind_text(st, ":inbox", who->inbox);
     db_bind_text(st, ":shared", who->shared_inbox[0] ? who->shared_inbox : NULL);
@@ -229,17 +260,18 @@ static int on_follow(db *d, const fed_ctx *ctx, const json_t *act, const remote_
         return 0;
     }
     json_t *follow = json_pack("{s:s, s:s, s:s, s:s}", "id", sget(act, "id"), "type", "Follow",
-                               "actor", who->id, "object", ctx->actor);
-    json_t *accept = as2_direct_activity(ctx, "Accept", follow, who->id);
+                               "actor", who->id, "object", as.actor);
+    json_t *accept = as2_direct_activity(&as, "Accept", follow, who->id);
     char *txt = accept ? json_dumps(accept, JSON_COMPACT) : NULL;
-    int rc = txt ? outbox_enqueue(d, sget(accept, "id"), txt, who->inbox) : -1;
+    int rc = txt ? outbox_enqueue(d, local, sget(accept, "id"), txt, who->inbox) : -1;
     free(txt);
     json_decref(accept);
     *outcome = "follow accepted";
     return rc;
 }
 
-static int on_undo(db *d, const json_t *act, const remote_actor *who, const char **outcome)
+static int on_undo(db *d, const fed_ctx *ctx, const json_t *act, const remote_actor *who,
+                   const char **outcome)
 {
     const json_t *obj = json_object_get(act, "object");
     const char *otype = sget(obj, "type");
@@ -247,10 +279,20 @@ static int on_undo(db *d, const json_t *act, const remote_actor *who, const char
         *outcome = "ignored: undo of something other than a Follow";
         return 0;
     }
-    sqlite3_stmt *st = db_stmt(d, "DELETE FROM followers WHERE actor_id=:a");
+    /* The undone Follow names whom it followed; by id only, it is found
+     * among the stored follows. */
+    char local[16];
+    bool by_target = local_of(d, ctx, id_of(json_object_get(obj, "object")), local, sizeof local);
+    sqlite3_stmt *st =
+        by_target ? db_stmt(d, "DELETE FROM followers WHERE actor_id=:a AND local=:local")
+                  : db_stmt(d, "DELETE FROM followers WHERE actor_id=:a AND follow_id=:fid");
     if (!st)
         return -1;
     db_bind_text(st, ":a", who->id);
+    if (by_target)
+        db_bind_text(st, ":local", local);
+    else
+        db_bind_text(st, ":fid", id_of(obj));
     if (db_exec_stmt(st))
         return -1;
     *outcome = sqlite3_changes(db_handle(d)) ? "unfollowed" : "ignored: was not following";
@@ -484,7 +526,7 @@ inbox_status inbox_receive(db *d, const fed_ctx *ctx, const inbox_request *req, 
     if (!strcmp(type, "Follow"))
         rc = on_follow(d, ctx, act, &lc.actor, &outcome);
     else if (!strcmp(type, "Undo"))
-        rc = on_undo(d, act, &lc.actor, &outcome);
+        rc = on_undo(d, ctx, act, &lc.actor, &outcome);
     else if (!strcmp(type, "Accept") || !strcmp(type, "Reject"))
         rc = on_accept_reject(d, act, &lc.actor, !strcmp(type, "Accept"), &outcome);
     else if (is_type(type, content)) {

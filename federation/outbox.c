@@ -16,13 +16,15 @@ void outbox_set_wake(void (*wake)(void))
     wake_fn = wake;
 }
 
-int outbox_enqueue(db *d, const char *activity_id, const char *activity_json, const char *inbox)
+int outbox_enqueue(db *d, const char *local, const char *activity_id, const char *activity_json,
+                   const char *inbox)
 {
     sqlite3_stmt *st =
         db_stmt(d, "INSERT INTO deliveries(activity_id, activity, inbox, state, created, "
-                   "next_attempt) VALUES(:aid, :act, :inbox, 'pending', :now, :now)");
+                   "next_attempt, local) VALUES(:aid, :act, :inbox, 'pending', :now, :now, :local)");
     if (!st)
         return -1;
+    db_bind_text(st, ":local", local ? local : "");
     db_bind_text(st, ":aid", activity_id);
     db_bind_text(st, ":act", activity_json);
     db_bind_text(st, ":inbox", inbox);
@@ -33,7 +35,7 @@ int outbox_enqueue(db *d, const char *activity_id, const char *activity_json, co
     return rc;
 }
 
-int outbox_append(db *d, const json_t *activity)
+int outbox_append(db *d, const fed_ctx *ctx, const json_t *activity)
 {
     char *txt = json_dumps(activity, JSON_COMPACT);
     const json_t *obj = json_object_get(activity, "object");
@@ -43,9 +45,10 @@ int outbox_append(db *d, const json_t *activity)
     if (!txt)
         return -1;
     sqlite3_stmt *st = db_stmt(d, "INSERT INTO outbox(activity_id, type, object_id, published, "
-                                  "activity) VALUES(:id, :type, :oid, :pub, :act)");
+                                  "activity, local) VALUES(:id, :type, :oid, :pub, :act, :local)");
     if (!st)
         goto out;
+    db_bind_text(st, ":local", ctx->local);
     db_bind_text(st, ":id", json_string_value(json_object_get(activity, "id")));
     db_bind_text(st, ":type", json_string_value(json_object_get(activity, "type")));
     db_bind_text(st, ":oid", oid);
@@ -56,11 +59,12 @@ int outbox_append(db *d, const json_t *activity)
     /* One delivery per distinct inbox: followers on the same server share
      * its shared inbox, so a server with 10,000 followers gets one POST. */
     st = db_stmt(d, "INSERT INTO deliveries(activity_id, activity, inbox, state, created, "
-                    "next_attempt) SELECT :aid, :act, ib, 'pending', :now, :now FROM "
+                    "next_attempt, local) SELECT :aid, :act, ib, 'pending', :now, :now, :local FROM "
                     "(SELECT DISTINCT COALESCE(shared_inbox, inbox) AS ib FROM followers "
-                    "WHERE state='accepted')");
+                    "WHERE state='accepted' AND local=:local)");
     if (!st)
         goto out;
+    db_bind_text(st, ":local", ctx->local);
     db_bind_text(st, ":aid", json_string_value(json_object_get(activity, "id")));
     db_bind_text(st, ":act", txt);
     db_bind_int(st, ":now", (long long)time(NULL));
@@ -86,7 +90,7 @@ int outbox_publish_record(db *d, const fed_ctx *ctx, const char *op, const json_
         log_event(LOG_ERROR, "outbox.sign_failed", NULL);
         return -1;
     }
-    int rc = outbox_append(d, act);
+    int rc = outbox_append(d, ctx, act);
     json_decref(act);
     return rc;
 }
@@ -130,8 +134,13 @@ char *outbox_activity(db *d, const char *activity_id)
 json_t *outbox_collection(db *d, const fed_ctx *ctx, bool page, long long max_seq,
                           long long after_seq, int limit)
 {
-    sqlite3_stmt *st = db_stmt(d, "SELECT count(*) FROM outbox");
-    long long total = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_stmt *st = db_stmt(d, "SELECT count(*) FROM outbox WHERE local=:local");
+    long long total = 0;
+    if (st) {
+        db_bind_text(st, ":local", ctx->local);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            total = sqlite3_column_int64(st, 0);
+    }
     db_done(st);
     char first[FED_URL + 32];
     snprintf(first, sizeof first, "%s?page=true", ctx->outbox);
@@ -142,15 +151,17 @@ json_t *outbox_collection(db *d, const fed_ctx *ctx, bool page, long long max_se
     if (limit < 1 || limit > 100)
         limit = 20;
     if (after_seq >= 0)
-        st = db_stmt(d, "SELECT seq, activity FROM outbox WHERE seq > :after "
+        st = db_stmt(d, "SELECT seq, activity FROM outbox WHERE seq > :after AND local=:local "
                         "ORDER BY seq ASC LIMIT :limit");
     else if (max_seq > 0)
-        st = db_stmt(d, "SELECT seq, activity FROM outbox WHERE seq < :max "
+        st = db_stmt(d, "SELECT seq, activity FROM outbox WHERE seq < :max AND local=:local "
                         "ORDER BY seq DESC LIMIT :limit");
     else
-        st = db_stmt(d, "SELECT seq, activity FROM outbox ORDER BY seq DESC LIMIT :limit");
+        st = db_stmt(d, "SELECT seq, activity FROM outbox WHERE local=:local "
+                        "ORDER BY seq DESC LIMIT :limit");
     if (!st)
         return NULL;
+    db_bind_text(st, ":local", ctx->local);
     if (after_seq >= 0)
         db_bind_int(st, ":after", after_seq);
     else if (max_seq > 0)

@@ -13,13 +13,15 @@
  * write transaction. Returns 0, or -1 (the caller rolls back). */
 int outbox_publish_record(db *d, const fed_ctx *ctx, const char *op, const json_t *doc);
 
-/* Appends a signed activity (already built) to the outbox and queues it for
- * every accepted follower. Inside the caller's transaction. */
-int outbox_append(db *d, const json_t *activity);
+/* Appends a signed activity (already built by ctx's actor) to that actor's
+ * outbox and queues it for the actor's accepted followers. Inside the
+ * caller's transaction. */
+int outbox_append(db *d, const fed_ctx *ctx, const json_t *activity);
 
-/* Queues one activity for one inbox (Accept, Follow, Undo …). Inside or
- * outside a transaction. */
-int outbox_enqueue(db *d, const char *activity_id, const char *activity_json, const char *inbox);
+/* Queues one activity of the local actor `local` ("" = the node) for one
+ * inbox (Accept, Follow, Undo …). Inside or outside a transaction. */
+int outbox_enqueue(db *d, const char *local, const char *activity_id, const char *activity_json,
+                   const char *inbox);
 
 /* The outbox as an OrderedCollection (page == 0) or one page:
  *  - newest first, starting below max_seq (0 = from the newest);

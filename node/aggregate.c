@@ -1,6 +1,8 @@
 /* State aggregator; see aggregate.h. */
 #include "aggregate.h"
 #include "ap.h"
+#include "as2.h"
+#include "outbox.h"
 #include "api.h"
 #include "district.h"
 #include "inbox.h"
@@ -234,6 +236,41 @@ out:
     return rc;
 }
 
+/* The state actor announces every new version of a district's record, so
+ * one follow of the state covers the whole state; the Group of each field
+ * of action and theme announces the measures of its field (FEP-1b12: the
+ * object is announced by id, the form Mastodon handles best). Inside the
+ * ingestion transaction. */
+static int announce(db *d, const json_t *obj, const json_t *rec)
+{
+    const char *oid = sget(obj, "id");
+    if (!oid || !actx)
+        return 0;
+    json_t *a = as2_activity(actx, "Announce", json_string(oid));
+    int rc = a ? outbox_append(d, actx, a) : -1;
+    json_decref(a);
+    if (rc || strcmp(sget(rec, "type") ? sget(rec, "type") : "", "measure"))
+        return rc;
+    const char *lists[] = {"fields_of_action", "themes"};
+    for (int l = 0; l < 2 && !rc; l++) {
+        size_t i;
+        json_t *code;
+        json_array_foreach(json_object_get(rec, lists[l]), i, code)
+        {
+            if (!json_is_string(code) || strlen(json_string_value(code)) > 8)
+                continue;
+            fed_ctx g;
+            fed_ctx_group(actx, json_string_value(code), &g);
+            json_t *ga = as2_activity(&g, "Announce", json_string(oid));
+            rc = ga ? outbox_append(d, &g, ga) : -1;
+            json_decref(ga);
+            if (rc)
+                break;
+        }
+    }
+    return rc;
+}
+
 /* Applies one activity of a registered district. Runs inside the caller's
  * transaction. Returns 1 with *status/reason, or -1 on a storage error. */
 static int ingest(db *d, const district_row *dr, const json_t *act, const char *raw,
@@ -302,6 +339,8 @@ static int ingest(db *d, const district_row *dr, const json_t *act, const char *
     }
     *status = rs == REC_OK ? INBOX_ACCEPTED : INBOX_IGNORED;
     snprintf(reason, rlen, "%s", rs == REC_OK ? "replicated" : "ignored: not newer");
+    if (rs == REC_OK && !sget(rec, "deleted") && announce(d, obj, rec))
+        return -1;
     char now[21];
     util_now_iso(now);
     sqlite3_stmt *st = db_stmt(d, "UPDATE districts SET last_contact=:now, "

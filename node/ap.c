@@ -87,6 +87,31 @@ static void h_webfinger(http_req *req, http_resp *resp)
 {
     const char *res = http_query(req, "resource");
     json_t *j = res ? as2_webfinger(&ctx, res) : NULL;
+    if (res && !j && !strcmp(req->cfg->role, "state")) {
+        /* acct:hf3@host names the Group of HF3 on the state node. */
+        const char *a = strncmp(res, "acct:", 5) == 0 ? res + 5 : NULL;
+        const char *at = a ? strchr(a, '@') : NULL;
+        char code[16] = "";
+        if (at && at - a < 8 && !strcasecmp(at + 1, ctx.host)) {
+            for (int i = 0; i < at - a; i++)
+                code[i] = (char)(a[i] >= 'a' && a[i] <= 'z' ? a[i] - 'a' + 'A' : a[i]);
+            code[at - a] = '\0';
+            sqlite3_stmt *st = db_stmt(req->db, "SELECT 1 FROM taxonomy WHERE code=:c");
+            bool ok = false;
+            if (st) {
+                db_bind_text(st, ":c", code);
+                ok = sqlite3_step(st) == SQLITE_ROW;
+                db_done(st);
+            }
+            if (ok) {
+                fed_ctx g;
+                fed_ctx_group(&ctx, code, &g);
+                j = json_pack("{s:s, s:[s], s:[{s:s, s:s, s:s}]}", "subject", res, "aliases",
+                              g.actor, "links", "rel", "self", "type",
+                              "application/activity+json", "href", g.actor);
+            }
+        }
+    }
     if (!res) {
         http_problem(resp, 400, "invalid-parameter", "resource missing",
                      "Ask for ?resource=acct:NAME@HOST.", "resource", NULL);
@@ -216,7 +241,7 @@ static void h_followers(http_req *req, http_resp *resp)
 {
     /* Only the count is public; who follows is personal data. */
     collection_count(req, resp, ctx.followers,
-                     "SELECT count(*) FROM followers WHERE state='accepted'");
+                     "SELECT count(*) FROM followers WHERE state='accepted' AND local=''");
 }
 
 static void h_following(http_req *req, http_resp *resp)
@@ -382,8 +407,8 @@ static void h_fed_followers(http_req *req, http_resp *resp)
     http_json(resp, 200,
               json_pack("{s:o}", "items",
                         rows(req->db,
-                             "SELECT actor_id AS actor, inbox, shared_inbox, state, created "
-                             "FROM followers ORDER BY created DESC",
+                             "SELECT actor_id AS actor, local AS followed, inbox, shared_inbox, "
+                             "state, created FROM followers ORDER BY created DESC",
                              NULL, NULL)));
 }
 
@@ -445,7 +470,8 @@ static void h_fed_follower_action(http_req *req, http_resp *resp)
     long changed = 0;
     char inbox[1024] = "", fid[1024] = "";
     if (!rc) {
-        st = db_stmt(req->db, "SELECT inbox, follow_id FROM followers WHERE actor_id=:a");
+        st = db_stmt(req->db,
+                     "SELECT inbox, follow_id FROM followers WHERE actor_id=:a AND local=''");
         if (st) {
             db_bind_text(st, ":a", actor);
             if (sqlite3_step(st) == SQLITE_ROW) {
@@ -457,6 +483,7 @@ static void h_fed_follower_action(http_req *req, http_resp *resp)
     }
     if (!rc && !strcmp(action, "approve")) {
         st = db_stmt(req->db, "UPDATE followers SET state='accepted' WHERE actor_id=:a AND "
+                              "local='' AND "
                               "state='pending'");
         db_bind_text(st, ":a", actor);
         rc = db_exec_stmt(st);
@@ -468,7 +495,7 @@ static void h_fed_follower_action(http_req *req, http_resp *resp)
                           "object", ctx.actor),
                 actor);
             char *txt = acc ? json_dumps(acc, JSON_COMPACT) : NULL;
-            rc = txt ? outbox_enqueue(req->db, json_string_value(json_object_get(acc, "id")),
+            rc = txt ? outbox_enqueue(req->db, "", json_string_value(json_object_get(acc, "id")),
                                       txt, inbox)
                      : -1;
             free(txt);
@@ -644,7 +671,7 @@ int ap_follow(db *d, const char *target, char *actor_out, size_t actor_len, char
             rc = db_exec_stmt(st);
         }
         if (!rc)
-            rc = outbox_enqueue(d, fid, txt, a.inbox);
+            rc = outbox_enqueue(d, "", fid, txt, a.inbox);
         if (rc || db_commit(d)) {
             db_rollback(d);
             rc = -1;
@@ -693,7 +720,7 @@ int ap_rotate_keys(db *d, const config *cfg, char *err, size_t errlen)
     json_t *upd = as2_activity(&oldc, "Update", actor);
     int rc = -1;
     if (upd && db_begin(d) == 0) {
-        rc = outbox_append(d, upd);
+        rc = outbox_append(d, &oldc, upd);
         if (rc || db_commit(d)) {
             db_rollback(d);
             rc = -1;
@@ -707,7 +734,115 @@ int ap_rotate_keys(db *d, const config *cfg, char *err, size_t errlen)
     return rc;
 }
 
+/* ---- the state's Group actors (one per field of action and theme) -------- */
+
+/* Resolves /groups/CODE on the state node; answers 404 otherwise. */
+static bool group_view(http_req *req, http_resp *resp, fed_ctx *g, char *name, size_t namelen)
+{
+    const char *code = req->params[0];
+    bool ok = !strcmp(req->cfg->role, "state") && strlen(code) <= 8;
+    if (ok) {
+        sqlite3_stmt *st = db_stmt(req->db, "SELECT name_de, kind FROM taxonomy WHERE code=:c "
+                                            "AND retired=0");
+        ok = false;
+        if (st) {
+            db_bind_text(st, ":c", code);
+            if (sqlite3_step(st) == SQLITE_ROW) {
+                ok = true;
+                snprintf(name, namelen, "%s %s: %s",
+                         strcmp((const char *)sqlite3_column_text(st, 1), "field")
+                             ? "Querschnittsthema"
+                             : "Handlungsfeld",
+                         code, (const char *)sqlite3_column_text(st, 0));
+            }
+            db_done(st);
+        }
+    }
+    if (!ok) {
+        http_problem(resp, 404, "not-found", "No such group",
+                     "Groups exist on the state node, one per field of action and theme.", NULL,
+                     NULL);
+        return false;
+    }
+    fed_ctx_group(&ctx, code, g);
+    return true;
+}
+
+static void h_group(http_req *req, http_resp *resp)
+{
+    fed_ctx g;
+    char name[400];
+    if (!group_view(req, resp, &g, name, sizeof name))
+        return;
+    json_t *a = as2_actor(&g, false);
+    char handle[16];
+    snprintf(handle, sizeof handle, "%s", g.local);
+    for (char *p = handle; *p; p++)
+        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+    char summary[600];
+    snprintf(summary, sizeof summary,
+             "<p>Teilt die Maßnahmen aller Kreise zum %s (Landesintegrationskonzept "
+             "Sachsen-Anhalt).</p>",
+             name);
+    json_object_set_new(a, "type", json_string("Group"));
+    json_object_set_new(a, "preferredUsername", json_string(handle));
+    json_object_set_new(a, "name", json_string(name));
+    json_object_set_new(a, "summary", json_string(summary));
+    json_object_set_new(a, "manuallyApprovesFollowers", json_false());
+    json_object_del(a, "attachment");
+    as2(resp, 200, a);
+}
+
+static void h_group_outbox(http_req *req, http_resp *resp)
+{
+    fed_ctx g;
+    char name[400];
+    if (!group_view(req, resp, &g, name, sizeof name))
+        return;
+    const char *page = http_query(req, "page");
+    long long after = http_query(req, "min_id") ? query_ll(req, "min_id") : -1;
+    json_t *c = outbox_collection(req->db, &g, page || after >= 0, query_ll(req, "max_id"), after,
+                                  (int)query_ll(req, "limit"));
+    if (c)
+        as2(resp, 200, c);
+    else
+        http_problem(resp, 500, "internal", "Internal error", NULL, NULL, NULL);
+}
+
+static void h_group_followers(http_req *req, http_resp *resp)
+{
+    fed_ctx g;
+    char name[400];
+    if (!group_view(req, resp, &g, name, sizeof name))
+        return;
+    sqlite3_stmt *st =
+        db_stmt(req->db, "SELECT count(*) FROM followers WHERE state='accepted' AND local=:l");
+    long n = 0;
+    if (st) {
+        db_bind_text(st, ":l", g.local);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int(st, 0);
+        db_done(st);
+    }
+    as2(resp, 200,
+        json_pack("{s:s, s:s, s:s, s:i}", "@context", "https://www.w3.org/ns/activitystreams",
+                  "id", g.followers, "type", "OrderedCollection", "totalItems", (int)n));
+}
+
+static void h_group_inbox(http_req *req, http_resp *resp)
+{
+    fed_ctx g;
+    char name[400];
+    if (!group_view(req, resp, &g, name, sizeof name))
+        return;
+    h_inbox(req, resp);
+}
+
 const http_route ap_routes[] = {
+    {"GET", "/groups/*", h_group},
+    {"GET", "/groups/*/outbox", h_group_outbox},
+    {"GET", "/groups/*/followers", h_group_followers},
+    {"POST", "/groups/*/inbox", h_group_inbox},
     {"POST", "/actor/inbox", h_inbox},
     {"POST", "/inbox", h_inbox},
     {"GET", "/api/v1/federation/followers", h_fed_followers},

@@ -222,5 +222,25 @@ const char *const schema_migrations[] = {
     "ALTER TABLE records ADD COLUMN district TEXT;\n"
     "CREATE INDEX records_district ON records(district, id);\n",
 
+    /* 5: more than one local actor (the state's Group actor per field of
+     * action and theme): followers, outbox entries and deliveries name the
+     * local actor they belong to ('' = the node's own actor). */
+    "CREATE TABLE followers_new(\n"
+    "  local TEXT NOT NULL DEFAULT '',\n"
+    "  actor_id TEXT NOT NULL,\n"
+    "  inbox TEXT NOT NULL,\n"
+    "  shared_inbox TEXT,\n"
+    "  follow_id TEXT NOT NULL,\n"
+    "  state TEXT NOT NULL CHECK(state IN ('pending','accepted')),\n"
+    "  created TEXT NOT NULL,\n"
+    "  PRIMARY KEY(local, actor_id));\n"
+    "INSERT INTO followers_new(local, actor_id, inbox, shared_inbox, follow_id, state, created) "
+    "SELECT '', actor_id, inbox, shared_inbox, follow_id, state, created FROM followers;\n"
+    "DROP TABLE followers;\n"
+    "ALTER TABLE followers_new RENAME TO followers;\n"
+    "ALTER TABLE outbox ADD COLUMN local TEXT NOT NULL DEFAULT '';\n"
+    "CREATE INDEX outbox_local ON outbox(local, seq);\n"
+    "ALTER TABLE deliveries ADD COLUMN local TEXT NOT NULL DEFAULT '';\n",
+
     NULL,
 };
