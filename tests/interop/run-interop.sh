@@ -111,6 +111,7 @@ finish() {
     fi
     stop_pid "$PEER_PID"
     stop_pid "$NODE_PID"
+    stop_pid "${STATE_PID:-}"
     if [[ -n $TMP && -d $TMP ]]; then
         if [[ ${INTEROP_KEEP:-0} == 1 ]]; then
             echo "kept $TMP"
@@ -414,6 +415,59 @@ note_stored() {
 }
 check "(c) GET /api/v1/federation/objects shows Fedify's Note" wait_for "$W" note_stored
 
+# ---- (d) the state aggregator: its actor and a Group announce to Fedify ------------------------
+
+echo "== (d) the state node announces the district's measures"
+SPORT=$(free_port)
+SBASE=http://127.0.0.1:$SPORT
+SDATA=$TMP/state
+STATE_PID=
+if "$DINET_BIN" init --data "$SDATA" --role state --base-url "$SBASE" --listen "127.0.0.1:$SPORT" \
+    --allow-private 127.0.0.0/8 >"$TMP/state-init.log" 2>&1; then
+    printf 'retry_base_ms = 200\nsync_interval = 1\n' >>"$SDATA/dinet.conf"
+    "$DINET_BIN" serve --data "$SDATA" >"$TMP/state.log" 2>&1 &
+    STATE_PID=$!
+fi
+check "(d) the state node starts" wait_for 10 grep -q '^listening on ' "$TMP/state.log"
+check "(d) the district is registered on the state node (keys pinned, follow queued)" \
+    "$DINET_BIN" district add --data "$SDATA" --code 15003 "$ACTOR"
+state_synced() {
+    curl -sS --max-time 5 "$SBASE/api/v1/districts" |
+        jq -e '.items[0].records > 0 and .items[0].last_error == null' >/dev/null 2>&1
+}
+check "(d) the state backfilled the district's records" wait_for 20 state_synced
+for target in "$SBASE/actor" "$SBASE/groups/HF2"; do
+    code=$(peer_post /control/follow "$(jq -nc --arg t "$target" '{target: $t}')" "$TMP/d.json")
+    check "(d) Fedify follows $target (HTTP $code, type $(jq -r '.type // "?"' "$TMP/d.json" 2>/dev/null))" \
+        test "$code" = 200
+    followed() {
+        peer_get /state | jq -e --arg a "$1" '.following[] | select(.actor == $a and .state == "accepted")' \
+            >/dev/null 2>&1
+    }
+    check "(d) ... and receives our verified Accept" wait_for 10 followed "$target"
+done
+STITLE="Integrationslotsen im Landkreis (Interop $RANDOM)"
+code=$(api_status POST /api/v1/measures \
+    "$(jq -nc --arg t "$STITLE" '{title: $t, fields_of_action: ["HF2"], status: "planned"}')" \
+    "$TMP/m3.json")
+check "(d) the district creates a measure in HF2 (HTTP $code)" test "$code" = 201
+MURL=$(jq -r .url "$TMP/m3.json")
+for who in "$SBASE/actor" "$SBASE/groups/HF2"; do
+    ANN_Q='.type == "Announce" and .actor == "'"$who"'" and .objectId == "'"$MURL"'"'
+    check "(d) Fedify's inbox verified an Announce of the measure by $who" \
+        wait_for 20 has_received "$ANN_Q"
+    check "(d) ... its eddsa-jcs-2022 proof verifies in Fedify" \
+        test "$(received_where "$ANN_Q" | jq -r .proofVerified)" = true
+    check "(d) ... its HTTP signature verifies in Fedify" \
+        test "$(received_where "$ANN_Q" | jq -r .httpSignatureVerified)" = true
+done
+check "(d) Fedify reads the announced object as the district's Article" \
+    test "$(received_where '.type == "Announce" and .objectId == "'"$MURL"'"' | jq -r .objectType)" = Article
+if ((FAILED)); then
+    echo "---- state node log (tail) ----"
+    tail -n 30 "$TMP/state.log" 2>/dev/null
+fi
+
 # ---- examples for protocol-docs -----------------------------------------------------------
 
 save() { # NAME JSON
@@ -432,6 +486,7 @@ save fedify-follow.headers "$(jq -c --arg b "$BASE" '[.[] | select(.activity.typ
 save fedify-accept "$(jq -c --arg b "$BASE" '[.[] | select(.activity.type == "Accept" and (.url | startswith($b)))] | first | .activity' <<<"$SENT")"
 save fedify-create-note "$(jq -c --arg b "$BASE" '[.[] | select(.activity.type == "Create" and (.url | startswith($b)))] | first | .activity' <<<"$SENT")"
 save dinet-create-tampered "$(cat "$TMP/bp3-body.json" 2>/dev/null)"
+save dinet-announce-group "$(jq -c '[.[] | select(.type == "Announce" and (.actor | test("/groups/")))] | first | .raw' <<<"$RECEIVED")"
 if [[ ${INTEROP_SAVE_EXAMPLES:-0} == 1 ]]; then
     mkdir -p "$ROOT/protocol-docs/examples"
     cp "$EX"/*.json "$ROOT/protocol-docs/examples/"
