@@ -580,11 +580,69 @@ static int backfill(db *d, district_row *dr, bool from_start, char *err, size_t 
     return total;
 }
 
+/* Compares the district's published keys with the pinned ones. A change that
+ * did not come as an Update signed by the old key is held for an admin to
+ * confirm (dinet district confirm-key, or the API); until then the old keys
+ * stay pinned and activities signed with the new ones are refused. */
+static void check_keys(db *d, const district_row *dr)
+{
+    json_t *doc = NULL;
+    char err[512];
+    if (remote_fetch(actx, dr->actor, &doc, err, sizeof err))
+        return;
+    remote_actor a;
+    if (remote_actor_parse(doc, &a, err, sizeof err) == 0) {
+        const json_t *pk = json_object_get(doc, "publicKey");
+        if (json_is_array(pk))
+            pk = json_array_get(pk, 0);
+        const char *pem = sget(pk, "publicKeyPem");
+        bool same = pem && dr->rsa_pem && !strcmp(pem, dr->rsa_pem) && a.ned >= 1 &&
+                    !memcmp(a.ed_pk[0], dr->ed_pk, 32) && !strcmp(a.key_id, dr->key_id);
+        sqlite3_stmt *st = db_stmt(d, "UPDATE districts SET pending_key=:p WHERE code=:c");
+        if (st) {
+            char *txt = same ? NULL : json_dumps(doc, JSON_COMPACT);
+            db_bind_text(st, ":p", txt);
+            db_bind_text(st, ":c", dr->code);
+            db_exec_stmt(st);
+            if (txt)
+                log_event(LOG_WARN, "district.key_changed", "district", dr->code, "action",
+                          "an admin must confirm the new keys", NULL);
+            free(txt);
+        }
+        remote_actor_free(&a);
+    }
+    json_decref(doc);
+}
+
+int agg_confirm_keys(db *d, const char *code, char *fps, size_t fplen, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = db_stmt(d, "SELECT pending_key FROM districts WHERE code=:c");
+    if (!st)
+        return -1;
+    db_bind_text(st, ":c", code);
+    char *pending = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        pending = strdup(col(st, 0));
+    db_done(st);
+    if (!pending) {
+        snprintf(err, errlen, "no key change is waiting for district %s", code);
+        return -1;
+    }
+    json_t *doc = json_loads(pending, 0, NULL);
+    free(pending);
+    int rc = doc ? pin_keys(d, code, doc, fps, fplen, err, errlen) : -1;
+    json_decref(doc);
+    if (rc == 0)
+        log_event(LOG_INFO, "district.keys_confirmed", "district", code, NULL);
+    return rc;
+}
+
 static int sync_one(db *d, const char *code)
 {
     district_row dr;
     if (!find_district(d, code, NULL, NULL, &dr))
         return -1;
+    check_keys(d, &dr);
     char err[512] = "";
     int n = backfill(d, &dr, false, err, sizeof err);
     if (n >= 0) {
@@ -999,6 +1057,78 @@ static void h_district_sync(http_req *req, http_resp *resp)
     http_json(resp, 202, json_pack("{s:s}", "sync", "started"));
 }
 
+static void h_district_confirm(http_req *req, http_resp *resp)
+{
+    if (!api_require(req, resp, ROLE_ADMIN))
+        return;
+    char fps[512] = "", err[512] = "";
+    if (agg_confirm_keys(req->db, req->params[0], fps, sizeof fps, err, sizeof err))
+        http_problem(resp, 409, "no-pending-key", "Nothing to confirm", err, NULL, NULL);
+    else
+        http_json(resp, 200, json_pack("{s:s, s:s}", "code", req->params[0], "fingerprints", fps));
+}
+
+static void html_text(buf *b, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == '<')
+            buf_puts(b, "&lt;");
+        else if (*s == '>')
+            buf_puts(b, "&gt;");
+        else if (*s == '&')
+            buf_puts(b, "&amp;");
+        else if (*s == '"')
+            buf_puts(b, "&quot;");
+        else
+            buf_append(b, s, 1);
+    }
+}
+
+/* Public page per district: key fingerprints and sync state, so anyone can
+ * compare them with what the district publishes. */
+static void h_district_page(http_req *req, http_resp *resp)
+{
+    json_t *list = agg_district_list(req->db), *e = NULL, *it;
+    size_t i;
+    json_array_foreach(list, i, it) if (!strcmp(json_string_value(json_object_get(it, "code")),
+                                                req->params[0])) e = it;
+    if (!e) {
+        json_decref(list);
+        http_problem(resp, 404, "not-found", "No such district registered", NULL, NULL, NULL);
+        return;
+    }
+    buf *b = &resp->body;
+    resp->status = 200;
+    resp->ctype = "text/html; charset=utf-8";
+    const char *name = json_string_value(json_object_get(e, "name"));
+    json_t *fp = json_object_get(e, "fingerprints");
+    buf_puts(b, "<!doctype html><html lang=\"de\"><head><meta charset=\"utf-8\"><meta "
+                "name=\"viewport\" content=\"width=device-width\"><title>");
+    html_text(b, name);
+    buf_puts(b, " – Herkunft und Abgleich</title></head><body><main><h1>");
+    html_text(b, name);
+    buf_puts(b, "</h1><p>Kreisschlüssel ");
+    html_text(b, json_string_value(json_object_get(e, "code")));
+    buf_puts(b, ". Die Landesebene übernimmt nur Daten, die mit diesen Schlüsseln signiert "
+                "sind.</p><h2>Schlüssel-Fingerabdrücke</h2><dl><dt>RSA (HTTP-Signaturen)</dt><dd><code>");
+    html_text(b, json_string_value(json_object_get(fp, "rsa")));
+    buf_puts(b, "</code></dd><dt>Ed25519 (Nachweise, eddsa-jcs-2022)</dt><dd><code>");
+    html_text(b, json_string_value(json_object_get(fp, "ed25519")));
+    buf_puts(b, "</code></dd></dl><h2>Abgleich</h2><dl><dt>Akteur</dt><dd><a href=\"");
+    html_text(b, json_string_value(json_object_get(e, "actor")));
+    buf_puts(b, "\">");
+    html_text(b, json_string_value(json_object_get(e, "actor")));
+    buf_printf(b, "</a></dd><dt>Datensätze</dt><dd>%lld</dd><dt>Letzter Kontakt</dt><dd>",
+               (long long)json_integer_value(json_object_get(e, "records")));
+    const char *lc = json_string_value(json_object_get(e, "last_contact"));
+    html_text(b, lc ? lc : "noch keiner");
+    buf_puts(b, "</dd><dt>Letzter Fehler</dt><dd>");
+    const char *le = json_string_value(json_object_get(e, "last_error"));
+    html_text(b, le ? le : "keiner");
+    buf_puts(b, "</dd></dl><p><a href=\"/\">Zur Startseite</a></p></main></body></html>");
+    json_decref(list);
+}
+
 static void h_summary(http_req *req, http_resp *resp)
 {
     const char *code = http_query(req, "district");
@@ -1044,6 +1174,8 @@ const http_route agg_routes[] = {
     {"POST", "/api/v1/districts", h_district_add},
     {"DELETE", "/api/v1/districts/*", h_district_del},
     {"POST", "/api/v1/districts/*/sync", h_district_sync},
+    {"POST", "/api/v1/districts/*/confirm-key", h_district_confirm},
+    {"GET", "/districts/*", h_district_page},
     {"GET", "/api/v1/summary", h_summary},
     {"GET", "/api/v1/stats", h_stats},
     {"GET", "/api/v1/timeline", h_timeline},

@@ -28,6 +28,9 @@ void agg_init(const fed_ctx *ctx);
 int agg_district_add(db *d, const char *code, const char *actor_url, char *fingerprints,
                      size_t fplen, char *err, size_t errlen);
 int agg_district_remove(db *d, const char *code);
+/* Pins the keys of a district's changed actor that the sync found and held
+ * for confirmation. Returns 0 with the new fingerprints, or -1 with err. */
+int agg_confirm_keys(db *d, const char *code, char *fps, size_t fplen, char *err, size_t errlen);
 /* [{code, name, actor, fingerprints, last_contact, last_sync, lag_seconds,
  *   last_error, accepted, rejected, records, in_sync}] */
 json_t *agg_district_list(db *d);

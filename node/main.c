@@ -576,11 +576,13 @@ static const char *district_help =
     "usage: dinet district add --data DIR --code CODE ACTOR_URL\n"
     "       dinet district list --data DIR\n"
     "       dinet district remove --data DIR CODE\n"
+    "       dinet district confirm-key --data DIR CODE\n"
     "\n"
     "The state node's registry of trusted districts. 'add' fetches the district's\n"
     "actor, prints the fingerprints of its RSA and Ed25519 keys so they can be\n"
     "confirmed out of band, pins them and follows the actor; the running state node\n"
-    "then backfills from the district's outbox.\n";
+    "then backfills from the district's outbox. A key change that did not come as an\n"
+    "Update signed with the old key is held until 'confirm-key' pins it.\n";
 
 static int cmd_district(int argc, char **argv)
 {
@@ -645,6 +647,15 @@ static int cmd_district(int argc, char **argv)
             ap_shutdown();
         } else {
             fail("district", err);
+        }
+    } else if (!strcmp(sub, "confirm-key")) {
+        if (a.npos != 1)
+            fail("district", "confirm-key needs the district CODE");
+        else if (agg_confirm_keys(d, a.pos[0], fps, sizeof fps, err, sizeof err))
+            fail("district", err);
+        else {
+            printf("new keys of district %s pinned:\n%s\n", a.pos[0], fps);
+            rc = 0;
         }
     } else if (!strcmp(sub, "remove")) {
         if (a.npos != 1)
