@@ -292,7 +292,7 @@ static void tamper(void)
           "each signature rejection is logged with its reason (%d)",
           tl_log_count(&A, "reason=\"HTTP signature: "));
     CHECK(tl_log_count(&A, "digest does not match") == 2 && /* changed body, wrong Digest */
-              tl_log_count(&A, "Date is -7200 s away") == 1 &&
+              tl_log_count(&A, "s away from now") == 1 && /* stale Date */
               tl_log_count(&A, "no Signature header") == 1 &&
               tl_log_count(&A, "outcome=bad_proof") == 1,
           "digest and proof rejections name their reason");
