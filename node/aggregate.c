@@ -769,14 +769,28 @@ static void *worker_main(void *arg)
         if (!go)
             break;
         agg_sync(d, NULL);
-        pthread_mutex_lock(&mu);
-        if (running && !kick) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += interval;
-            pthread_cond_timedwait(&cv, &mu, &ts);
+        /* Wait for the interval, but look every two seconds for districts
+         * registered meanwhile by another process (the CLI), which have
+         * never been synced: they are backfilled at once. */
+        time_t due = time(NULL) + interval;
+        for (;;) {
+            pthread_mutex_lock(&mu);
+            if (running && !kick) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += interval < 2 ? interval : 2;
+                pthread_cond_timedwait(&cv, &mu, &ts);
+            }
+            bool stop_wait = !running || kick;
+            pthread_mutex_unlock(&mu);
+            if (stop_wait || time(NULL) >= due)
+                break;
+            sqlite3_stmt *st = db_stmt(d, "SELECT count(*) FROM districts WHERE last_sync IS NULL");
+            bool fresh = st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+            db_done(st);
+            if (fresh)
+                break;
         }
-        pthread_mutex_unlock(&mu);
     }
     db_close(d);
     return NULL;

@@ -12,9 +12,11 @@
 #include "district.h"
 #include "http.h"
 #include "log.h"
+#include "opendata.h"
 #include "pagecache.h"
 #include "record.h"
 #include "sample.h"
+#include "verify.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -42,6 +44,7 @@ static const char *usage_text =
     "  follow   follow a remote actor\n"
     "  keys     rotate the node's keys\n"
     "  district register, list, remove districts (state node)\n"
+    "  verify   check the proof of a signed activity or provenance document\n"
     "  version  print the version\n"
     "\n"
     "'dinet COMMAND --help' explains each command.\n";
@@ -259,7 +262,8 @@ static int cmd_serve(int argc, char **argv)
     serve_sync_interval = cfg.sync_interval;
     if (serve_state)
         agg_init(ap_ctx());
-    static const http_route *const tables[] = {api_routes, ap_routes, agg_routes, NULL};
+    static const http_route *const tables[] = {api_routes, ap_routes, agg_routes,
+                                               opendata_routes, NULL};
     http_server_opts o = {&cfg, tables, api_authenticate, serve_started, serve_stopped};
     int rc = http_serve(&o);
     ap_shutdown();
@@ -741,6 +745,8 @@ int main(int argc, char **argv)
         rc = cmd_keys(argc - 2, argv + 2);
     else if (!strcmp(argv[1], "district"))
         rc = cmd_district(argc - 2, argv + 2);
+    else if (!strcmp(argv[1], "verify"))
+        rc = verify_main(argc - 2, argv + 2);
     else {
         fprintf(stderr, "dinet: unknown command '%s'\n\n%s", argv[1], usage_text);
         rc = 2;

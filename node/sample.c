@@ -172,6 +172,14 @@ int sample_load(db *d, const config *cfg, char *err, size_t errlen)
 {
     const district *dist = district_find(cfg->district);
     const char *dname = dist && strcmp(cfg->district, "15") ? dist->name : "Sachsen-Anhalt";
+    /* Loading twice would duplicate everything. */
+    sqlite3_stmt *st = db_stmt(d, "SELECT 1 FROM history WHERE actor='system:sample' LIMIT 1");
+    bool loaded = st && sqlite3_step(st) == SQLITE_ROW;
+    db_done(st);
+    if (loaded) {
+        snprintf(err, errlen, "the sample data is loaded already");
+        return -1;
+    }
     enum { NORG = sizeof orgs / sizeof orgs[0] };
     char ids[NORG][40];
     int n = 0;
