@@ -229,6 +229,19 @@ static int pin_keys(db *d, const char *code, const json_t *actor_doc, char *fps,
         rc = db_exec_stmt(st);
         snprintf(fps, fplen, "RSA %s\nEd25519 %s", rfp, efp);
     }
+    if (!rc) {
+        char now[21];
+        util_now_iso(now);
+        st = db_stmt(d, "INSERT OR IGNORE INTO district_keys(code, actor_id, ed_key_id, ed_pk, "
+                        "ed_fp, pinned) SELECT code, actor_id, ed_key_id, ed_pk, ed_fp, :now "
+                        "FROM districts WHERE code=:c");
+        rc = -1;
+        if (st) {
+            db_bind_text(st, ":now", now);
+            db_bind_text(st, ":c", code);
+            rc = db_exec_stmt(st);
+        }
+    }
     free(rfp);
     free(efp);
 out:
@@ -997,9 +1010,30 @@ json_t *agg_provenance(db *d, const char *record_id)
         const char *vm = proof_verification_method(act);
         json_t *copy = json_copy((json_t *)act);
         json_object_del(copy, "signature");
-        ok = vm && !strcmp(vm, dr.ed_key_id) && proof_verify(copy, dr.ed_pk, why, sizeof why) == 0;
+        /* The record may have been signed before a key rotation: try every
+         * key this district ever had pinned, newest first. */
+        unsigned char used[32];
+        memcpy(used, dr.ed_pk, 32);
+        st = db_stmt(d, "SELECT ed_pk FROM district_keys WHERE code=:c AND ed_key_id=:k "
+                        "ORDER BY pinned DESC");
+        if (st && vm) {
+            db_bind_text(st, ":c", dr.code);
+            db_bind_text(st, ":k", vm);
+            while (!ok && sqlite3_step(st) == SQLITE_ROW) {
+                unsigned char pk[32];
+                size_t n = 0;
+                if (sodium_hex2bin(pk, 32, col(st, 0), strlen(col(st, 0)), NULL, &n, NULL) == 0 &&
+                    n == 32 && proof_verify(copy, pk, why, sizeof why) == 0) {
+                    ok = true;
+                    memcpy(used, pk, 32);
+                }
+            }
+        }
+        db_done(st);
+        if (ok)
+            why[0] = '\0';
         json_decref(copy);
-        char *fp = fed_keys_fingerprint_ed(dr.ed_pk);
+        char *fp = fed_keys_fingerprint_ed(used);
         json_object_set_new(out, "key", json_pack("{s:s, s:s}", "id", dr.ed_key_id,
                                                   "fingerprint", fp ? fp : ""));
         free(fp);

@@ -242,5 +242,18 @@ const char *const schema_migrations[] = {
     "CREATE INDEX outbox_local ON outbox(local, seq);\n"
     "ALTER TABLE deliveries ADD COLUMN local TEXT NOT NULL DEFAULT '';\n",
 
+    /* 6: every key a district ever had pinned, so that records signed before
+     * a rotation still verify. */
+    "CREATE TABLE district_keys(\n"
+    "  code TEXT NOT NULL,\n"
+    "  actor_id TEXT NOT NULL,\n"
+    "  ed_key_id TEXT NOT NULL,\n"
+    "  ed_pk TEXT NOT NULL,\n"
+    "  ed_fp TEXT NOT NULL,\n"
+    "  pinned TEXT NOT NULL,\n"
+    "  PRIMARY KEY(code, ed_pk));\n"
+    "INSERT INTO district_keys(code, actor_id, ed_key_id, ed_pk, ed_fp, pinned) "
+    "SELECT code, actor_id, ed_key_id, ed_pk, ed_fp, added FROM districts WHERE ed_pk != '';\n",
+
     NULL,
 };

@@ -69,30 +69,47 @@ typedef struct pinned {
     unsigned char pk[32];
 } pinned;
 
-/* 1 found, 0 not found, -1 storage error. */
-static int find_pinned(db *d, const char *key_id, const unsigned char *pk, pinned *out)
+/* 1 found, 0 not found, -1 storage error. Looks in every key a district
+ * ever had pinned; by key id, the key that verifies act's proof wins (a
+ * record signed before a rotation carries the same key id as after it). */
+static int find_pinned(db *d, const char *key_id, const unsigned char *pk, const json_t *act,
+                       pinned *out)
 {
     memset(out, 0, sizeof *out);
     char hex[65] = "";
     if (pk)
         sodium_bin2hex(hex, sizeof hex, pk, 32);
-    sqlite3_stmt *st = db_stmt(d, pk ? "SELECT code, actor_id, ed_pk FROM districts WHERE "
-                                       "lower(ed_pk)=:v ORDER BY code LIMIT 1"
-                                     : "SELECT code, actor_id, ed_pk FROM districts WHERE "
-                                       "ed_key_id=:v ORDER BY code LIMIT 1");
+    sqlite3_stmt *st = db_stmt(d, pk ? "SELECT code, actor_id, ed_pk FROM district_keys WHERE "
+                                       "lower(ed_pk)=:v ORDER BY pinned DESC"
+                                     : "SELECT code, actor_id, ed_pk FROM district_keys WHERE "
+                                       "ed_key_id=:v ORDER BY pinned DESC");
     if (!st)
         return -1;
     db_bind_text(st, ":v", pk ? hex : key_id);
     int found = 0;
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    json_t *copy = act ? json_deep_copy(act) : NULL;
+    if (copy)
+        json_object_del(copy, "signature");
+    while (sqlite3_step(st) == SQLITE_ROW) {
         const char *c = (const char *)sqlite3_column_text(st, 0);
         const char *a = (const char *)sqlite3_column_text(st, 1);
         const char *k = (const char *)sqlite3_column_text(st, 2);
         size_t n = 0;
-        snprintf(out->code, sizeof out->code, "%s", c ? c : "");
-        snprintf(out->actor, sizeof out->actor, "%s", a ? a : "");
-        found = k && sodium_hex2bin(out->pk, 32, k, strlen(k), NULL, &n, NULL) == 0 && n == 32;
+        unsigned char cand[32];
+        if (!k || sodium_hex2bin(cand, 32, k, strlen(k), NULL, &n, NULL) != 0 || n != 32)
+            continue;
+        char why[64];
+        bool verifies = copy && proof_verify(copy, cand, why, sizeof why) == PROOF_OK;
+        if (!found || verifies) {
+            snprintf(out->code, sizeof out->code, "%s", c ? c : "");
+            snprintf(out->actor, sizeof out->actor, "%s", a ? a : "");
+            memcpy(out->pk, cand, 32);
+            found = 1;
+        }
+        if (verifies || pk)
+            break;
     }
+    json_decref(copy);
     db_done(st);
     return found;
 }
@@ -128,12 +145,12 @@ static int verify_impl(db *d, const json_t *doc, const unsigned char *key, const
     unsigned char pk[32];
     if (key) {
         memcpy(pk, key, 32);
-        if (d && (found = find_pinned(d, NULL, key, &p)) < 0) {
+        if (d && (found = find_pinned(d, NULL, key, NULL, &p)) < 0) {
             snprintf(out->reason, sizeof out->reason, "cannot read the district registry");
             return VERIFY_ERROR;
         }
     } else if (d) {
-        found = find_pinned(d, vm, NULL, &p);
+        found = find_pinned(d, vm, NULL, act, &p);
         if (found < 0) {
             snprintf(out->reason, sizeof out->reason, "cannot read the district registry");
             return VERIFY_ERROR;

@@ -163,6 +163,21 @@ int main(void)
     ed_fingerprint(&A, want_fp, sizeof want_fp);
     CHECK(state_pins_want(), "the confirmed key is pinned");
     CHECK(eventually(state_has_title, 15), "after confirmation the sync catches up");
+
+    /* Records signed before the rotations still prove their origin. */
+    tl_api(&r, &S, "GET", "/api/v1/measures?q=Vor+der+Rotation", NULL, NULL, NULL);
+    char ppath[128];
+    snprintf(ppath, sizeof ppath, "/api/v1/provenance/%s",
+             json_string_value(json_object_get(json_array_get(json_object_get(r.json, "items"), 0),
+                                               "id"))
+                 ? json_string_value(json_object_get(
+                       json_array_get(json_object_get(r.json, "items"), 0), "id"))
+                 : "none");
+    tl_resp_free(&r);
+    tl_api(&r, &S, "GET", ppath, NULL, NULL, NULL);
+    CHECK(json_is_true(json_object_get(r.json, "verified")),
+          "provenance of a record signed with the first key still verifies: %s", r.body);
+    tl_resp_free(&r);
     tl_server_stop(&A.srv);
     tl_server_stop(&S.srv);
     return tl_done();

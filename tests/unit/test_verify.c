@@ -184,6 +184,20 @@ static int add_district(db *d, const char *code, const char *actor, const char *
         rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
     }
     sqlite3_finalize(st);
+    /* Pinning also records the key in the district's key history. */
+    st = NULL;
+    if (rc == 0 && sqlite3_prepare_v2(db_handle(d),
+                                      "INSERT INTO district_keys(code, actor_id, ed_key_id, ed_pk, "
+                                      "ed_fp, pinned) VALUES(?1, ?2, ?3, ?4, 'SHA256:y', "
+                                      "'2026-11-25T00:00:00Z')",
+                                      -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, vm, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, hex, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    }
+    sqlite3_finalize(st);
     return rc;
 }
 
