@@ -1054,6 +1054,34 @@ static void h_districts(http_req *req, http_resp *resp)
     http_json(resp, 200, json_pack("{s:o}", "items", agg_district_list(req->db)));
 }
 
+/* The registry as admin-web's federation screen shows it: one row per
+ * district of the district table, registered or not. */
+static void h_fed_districts(http_req *req, http_resp *resp)
+{
+    if (!api_require(req, resp, ROLE_VIEWER))
+        return;
+    json_t *reg = agg_district_list(req->db), *items = json_array();
+    for (const district *dd = district_all(); dd->code; dd++) {
+        json_t *e = NULL, *it;
+        size_t i;
+        json_array_foreach(reg, i, it) if (!strcmp(json_string_value(json_object_get(it, "code")),
+                                                    dd->code)) e = it;
+        const char *err = e ? json_string_value(json_object_get(e, "last_error")) : NULL;
+        const char *sync = e ? json_string_value(json_object_get(e, "last_sync")) : NULL;
+        const char *state = !e ? NULL : err ? "error" : sync ? "synced" : "pending";
+        json_t *row = json_pack("{s:s, s:s}", "code", dd->code, "name", dd->name);
+        json_object_set_new(row, "actor", e ? json_copy(json_object_get(e, "actor")) : json_null());
+        json_object_set_new(row, "state", state ? json_string(state) : json_null());
+        json_object_set_new(row, "last_sync", sync ? json_string(sync) : json_null());
+        json_object_set_new(row, "objects", e ? json_copy(json_object_get(e, "records"))
+                                              : json_integer(0));
+        json_object_set_new(row, "last_error", err ? json_string(err) : json_null());
+        json_array_append_new(items, row);
+    }
+    json_decref(reg);
+    http_json(resp, 200, json_pack("{s:o}", "items", items));
+}
+
 static void h_district_add(http_req *req, http_resp *resp)
 {
     if (!api_require(req, resp, ROLE_ADMIN))
@@ -1219,6 +1247,7 @@ static void h_provenance(http_req *req, http_resp *resp)
 
 const http_route agg_routes[] = {
     {"GET", "/api/v1/districts", h_districts},
+    {"GET", "/api/v1/federation/districts", h_fed_districts},
     {"POST", "/api/v1/districts", h_district_add},
     {"DELETE", "/api/v1/districts/*", h_district_del},
     {"POST", "/api/v1/districts/*/sync", h_district_sync},

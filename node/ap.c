@@ -502,8 +502,15 @@ static void h_fed_follower_action(http_req *req, http_resp *resp)
             json_decref(acc);
         }
     } else if (!rc) {
-        st = db_stmt(req->db, "DELETE FROM followers WHERE actor_id=:a");
+        /* "remove" may name which of our actors it concerns ("followed": ""
+         * for the node, or a Group code); a block ends every follow. */
+        const char *followed = body_str(in, "followed");
+        bool scoped = followed && !strcmp(action, "remove");
+        st = db_stmt(req->db, scoped ? "DELETE FROM followers WHERE actor_id=:a AND local=:l"
+                                     : "DELETE FROM followers WHERE actor_id=:a");
         db_bind_text(st, ":a", actor);
+        if (scoped)
+            db_bind_text(st, ":l", followed);
         rc = db_exec_stmt(st);
         changed = sqlite3_changes(db_handle(req->db));
         if (!rc && !strcmp(action, "block")) {
@@ -592,8 +599,15 @@ static void h_fed_deliveries(http_req *req, http_resp *resp)
                      "state is pending, failed or done", "state", NULL);
         return;
     }
+    const char *l = http_query(req, "limit");
+    int limit = l ? atoi(l) : 100;
+    if (limit < 1 || limit > 1000) {
+        http_problem(resp, 400, "invalid-parameter", "Bad limit", "limit must be 1-1000.",
+                     "limit", NULL);
+        return;
+    }
     json_t *j = delivery_summary(req->db);
-    json_object_set_new(j, "items", delivery_list(req->db, state ? state : "failed", 100));
+    json_object_set_new(j, "items", delivery_list(req->db, state ? state : "failed", limit));
     http_json(resp, 200, j);
 }
 

@@ -2,6 +2,7 @@
 #include "api.h"
 #include "log.h"
 #include "pagecache.h"
+#include "settings.h"
 #include "record.h"
 #include "taxonomy.h"
 
@@ -564,6 +565,25 @@ static void h_user_add(http_req *req, http_resp *resp)
     json_decref(in);
 }
 
+/* True when the change would leave no active admin (nobody could manage
+ * users and settings any more). */
+static bool would_remove_last_admin(db *d, const char *name, const json_t *rl, const json_t *dis)
+{
+    bool demote = rl && account_role_parse(json_string_value(rl)) != ROLE_ADMIN;
+    if (!demote && !json_is_true(dis))
+        return false;
+    sqlite3_stmt *st = db_stmt(d, "SELECT (SELECT role='admin' AND disabled=0 FROM users WHERE "
+                                  "name=:n), (SELECT count(*) FROM users WHERE role='admin' AND "
+                                  "disabled=0)");
+    if (!st)
+        return false;
+    db_bind_text(st, ":n", name);
+    bool last = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1 &&
+                sqlite3_column_int(st, 1) <= 1;
+    db_done(st);
+    return last;
+}
+
 static void h_user_update(http_req *req, http_resp *resp)
 {
     if (!api_require(req, resp, ROLE_ADMIN))
@@ -597,6 +617,10 @@ static void h_user_update(http_req *req, http_resp *resp)
                       strlen(json_string_value(pw)) > 1024)) {
         http_problem(resp, 422, "validation", "Invalid value",
                      "password: 10 characters to 1024 bytes", "password", NULL);
+    } else if (would_remove_last_admin(req->db, name, rl, dis)) {
+        http_problem(resp, 409, "last-admin", "The last administrator",
+                     "At least one active admin must remain: make someone else admin first.",
+                     rl ? "role" : "disabled", NULL);
     } else {
         acct_status s = ACCT_OK;
         if (rl)
@@ -795,7 +819,129 @@ static void h_root(http_req *req, http_resp *resp)
                 "<li><a href=\"/admin/\">Verwaltung</a></li></ul></main></body></html>");
 }
 
+/* ---- recent changes and settings ------------------------------------------ */
+
+static void h_changes(http_req *req, http_resp *resp)
+{
+    const char *l = http_query(req, "limit"), *c = http_query(req, "cursor");
+    int limit = l ? atoi(l) : 20;
+    if (limit < 1 || limit > 200) {
+        http_problem(resp, 400, "invalid-parameter", "Bad limit", "limit must be 1-200.", "limit",
+                     NULL);
+        return;
+    }
+    long long cursor = c ? strtoll(c, NULL, 10) : 0;
+    sqlite3_stmt *st = db_stmt(req->db,
+                               "SELECT h.hseq, h.record_id, r.kind, r.title, r.parent, h.version, "
+                               "h.at, h.actor, h.op, h.changes FROM history h JOIN records r ON "
+                               "r.id=h.record_id WHERE (:cur=0 OR h.hseq<:cur) "
+                               "ORDER BY h.hseq DESC LIMIT :n");
+    if (!st) {
+        http_problem(resp, 500, "internal", "Internal error", NULL, NULL, NULL);
+        return;
+    }
+    db_bind_int(st, ":cur", cursor);
+    db_bind_int(st, ":n", limit + 1);
+    json_t *items = json_array();
+    long long last = 0;
+    bool more = false;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if ((int)json_array_size(items) == limit) {
+            more = true;
+            break;
+        }
+        last = sqlite3_column_int64(st, 0);
+        json_t *fields = json_array();
+        json_t *ch = json_loads((const char *)sqlite3_column_text(st, 9), 0, NULL);
+        const char *k;
+        json_t *v;
+        json_object_foreach(ch, k, v) json_array_append_new(fields, json_string(k));
+        json_decref(ch);
+        json_t *e = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:o}", "id",
+                              sqlite3_column_text(st, 1), "type", sqlite3_column_text(st, 2),
+                              "title", sqlite3_column_text(st, 3), "version",
+                              (json_int_t)sqlite3_column_int64(st, 5), "at",
+                              sqlite3_column_text(st, 6), "op", sqlite3_column_text(st, 8),
+                              "fields", fields);
+        json_object_set_new(e, "measure",
+                            sqlite3_column_type(st, 4) == SQLITE_NULL
+                                ? json_null()
+                                : json_string((const char *)sqlite3_column_text(st, 4)));
+        if (req->authed)
+            json_object_set_new(e, "actor", json_string((const char *)sqlite3_column_text(st, 7)));
+        json_array_append_new(items, e);
+    }
+    db_done(st);
+    json_t *out = json_pack("{s:o}", "items", items);
+    if (more) {
+        char cur[32];
+        snprintf(cur, sizeof cur, "%lld", last);
+        json_object_set_new(out, "next_cursor", json_string(cur));
+    } else {
+        json_object_set_new(out, "next_cursor", json_null());
+    }
+    http_json(resp, 200, out);
+}
+
+static void h_settings(http_req *req, http_resp *resp)
+{
+    json_t *s = settings_get(req->db, req->cfg->name);
+    set_etag(resp, json_integer_value(json_object_get(s, "version")));
+    http_json(resp, 200, s);
+}
+
+static void h_settings_update(http_req *req, http_resp *resp)
+{
+    if (!api_require(req, resp, ROLE_ADMIN))
+        return;
+    long long v = if_match(req);
+    if (v == -1) {
+        http_problem(resp, 428, "precondition-required", "If-Match required",
+                     "Send If-Match with the version you edited (the ETag from GET).",
+                     "If-Match", NULL);
+        return;
+    }
+    if (v == -2) {
+        /* Version 0 (never saved) is a valid ETag here. */
+        const char *h = http_header(req, "If-Match");
+        if (h && (!strcmp(h, "\"0\"") || !strcmp(h, "0") || !strcmp(h, "W/\"0\"")))
+            v = 0;
+        else {
+            http_problem(resp, 400, "invalid-parameter", "Bad If-Match", NULL, "If-Match", NULL);
+            return;
+        }
+    }
+    json_t *in = api_body_object(req, resp);
+    if (!in)
+        return;
+    json_t *out = NULL, *errors = NULL;
+    int rc = settings_update(req->db, req->cfg->name, v, in, &out, &errors);
+    if (rc == 0) {
+        set_etag(resp, json_integer_value(json_object_get(out, "version")));
+        http_json(resp, 200, json_incref(out));
+    } else if (rc == 1) {
+        http_problem(resp, 422, "validation", "The settings are not valid",
+                     "See errors for each field.", NULL, json_incref(errors));
+    } else if (rc == 2) {
+        json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:[{s:s, s:s}], s:O}", "type",
+                              "/problems/stale", "title", "Changed by someone else", "status", 412,
+                              "detail", "The settings were changed meanwhile. See current.",
+                              "errors", "field", "If-Match", "detail", "stale version", "current",
+                              out);
+        http_json(resp, 412, p);
+        resp->ctype = "application/problem+json; charset=utf-8";
+    } else {
+        http_problem(resp, 500, "internal", "Internal error", NULL, NULL, NULL);
+    }
+    json_decref(in);
+    json_decref(out);
+    json_decref(errors);
+}
+
 const http_route api_routes[] = {
+    {"GET", "/api/v1/changes", h_changes},
+    {"GET", "/api/v1/settings", h_settings},
+    {"PATCH", "/api/v1/settings", h_settings_update},
     {"GET", "/", h_root},
     {"GET", "/healthz", h_healthz},
     {"GET", "/admin", h_admin_redirect},

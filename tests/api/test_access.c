@@ -194,6 +194,79 @@ static void throttling(void)
     tl_resp_free(&r);
 }
 
+static void settings_and_last_admin(void)
+{
+    tl_resp r;
+    tl_api(&r, &node, "GET", "/api/v1/settings", NULL, NULL, NULL);
+    CHECK_INT(r.status, 200, "settings are public");
+    CHECK_STR(json_string_value(json_object_get(r.json, "name")), "Integrationsbüro Magdeburg",
+              "default name from the configuration");
+    char *etag = tl_header(&r, "ETag");
+    CHECK_STR(etag, "\"0\"", "never saved: version 0");
+    free(etag);
+    tl_resp_free(&r);
+    const char *body = "{\"contact\":{\"email\":\"integration@magdeburg.example\"},"
+                       "\"texts\":{\"impressum\":{\"de\":\"Landeshauptstadt Magdeburg\"}}}";
+    tl_api(&r, &node, "PATCH", "/api/v1/settings", node.token[TL_EDITOR], body, "If-Match: \"0\"");
+    CHECK_INT(r.status, 403, "editors cannot change settings");
+    tl_resp_free(&r);
+    tl_api(&r, &node, "PATCH", "/api/v1/settings", node.token[TL_ADMIN], body, NULL);
+    CHECK_INT(r.status, 428, "settings need If-Match");
+    tl_resp_free(&r);
+    tl_api(&r, &node, "PATCH", "/api/v1/settings", node.token[TL_ADMIN],
+           "{\"contact\":{\"email\":\"kein-at\"}}", "If-Match: \"0\"");
+    CHECK_INT(r.status, 422, "a bad e-mail address is refused");
+    CHECK(strstr(r.body, "contact.email") != NULL, "the error names contact.email");
+    tl_resp_free(&r);
+    tl_api(&r, &node, "PATCH", "/api/v1/settings", node.token[TL_ADMIN], body, "If-Match: \"0\"");
+    CHECK_INT(r.status, 200, "an admin saves the settings");
+    CHECK_INT(json_integer_value(json_object_get(r.json, "version")), 1, "version 1");
+    tl_resp_free(&r);
+    tl_api(&r, &node, "PATCH", "/api/v1/settings", node.token[TL_ADMIN], body, "If-Match: \"0\"");
+    CHECK_INT(r.status, 412, "a stale settings edit is refused");
+    CHECK(json_object_get(r.json, "current") != NULL, "412 carries the stored settings");
+    tl_resp_free(&r);
+    tl_api(&r, &node, "GET", "/api/v1/settings", NULL, NULL, NULL);
+    CHECK_STR(json_string_value(json_object_get(json_object_get(json_object_get(r.json, "texts"),
+                                                                "impressum"),
+                                                "de")),
+              "Landeshauptstadt Magdeburg", "Impressum text stored");
+    tl_resp_free(&r);
+
+    /* The last active admin cannot be demoted or disabled. */
+    tl_api(&r, &node, "PATCH", "/api/v1/users/admin", node.token[TL_ADMIN],
+           "{\"role\":\"editor\"}", NULL);
+    CHECK_INT(r.status, 409, "the last admin cannot be demoted");
+    tl_resp_free(&r);
+    tl_api(&r, &node, "PATCH", "/api/v1/users/admin", node.token[TL_ADMIN], "{\"disabled\":true}",
+           NULL);
+    CHECK_INT(r.status, 409, "the last admin cannot be disabled");
+    tl_resp_free(&r);
+    tl_api(&r, &node, "PATCH", "/api/v1/users/editor", node.token[TL_ADMIN],
+           "{\"role\":\"admin\"}", NULL);
+    CHECK_INT(r.status, 200, "make a second admin");
+    tl_resp_free(&r);
+    tl_api(&r, &node, "PATCH", "/api/v1/users/admin", node.token[TL_ADMIN],
+           "{\"role\":\"editor\"}", NULL);
+    CHECK_INT(r.status, 200, "now the first admin may step down");
+    tl_resp_free(&r);
+
+    /* Recent changes across records, newest first. */
+    tl_api(&r, &node, "GET", "/api/v1/changes?limit=2", node.token[TL_VIEWER], NULL, NULL);
+    CHECK_INT(r.status, 200, "changes");
+    json_t *first = json_array_get(json_object_get(r.json, "items"), 0);
+    CHECK(json_string_value(json_object_get(first, "op")) &&
+              json_string_value(json_object_get(first, "actor")) &&
+              json_is_array(json_object_get(first, "fields")),
+          "a change names op, actor and fields");
+    CHECK(json_string_value(json_object_get(r.json, "next_cursor")) != NULL, "changes page on");
+    tl_resp_free(&r);
+    tl_api(&r, &node, "GET", "/api/v1/changes?limit=2", NULL, NULL, NULL);
+    CHECK(!json_object_get(json_array_get(json_object_get(r.json, "items"), 0), "actor"),
+          "anonymous readers do not see who changed what");
+    tl_resp_free(&r);
+}
+
 int main(void)
 {
     if (tl_node_setup(&node, "access", NULL)) {
@@ -204,6 +277,7 @@ int main(void)
     revoked_token();
     csrf();
     throttling();
+    settings_and_last_admin();
     tl_server_stop(&node.srv);
     return tl_done();
 }
