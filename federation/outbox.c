@@ -108,7 +108,8 @@ long long outbox_seq_of(db *d, const char *activity_id)
 
 char *outbox_latest_for(db *d, const char *object_id)
 {
-    sqlite3_stmt *st = db_stmt(d, "SELECT activity FROM outbox WHERE object_id=:o "
+    sqlite3_stmt *st = db_stmt(d, "SELECT activity FROM outbox WHERE object_id=:o AND local='' "
+                                  "AND type IN ('Create','Update','Delete') "
                                   "ORDER BY seq DESC LIMIT 1");
     if (!st)
         return NULL;

@@ -1129,6 +1129,12 @@ static void h_district_sync(http_req *req, http_resp *resp)
 {
     if (!api_require(req, resp, ROLE_EDITOR))
         return;
+    district_row dr;
+    if (strcmp(req->cfg->role, "state") || !find_district(req->db, req->params[0], NULL, NULL, &dr)) {
+        http_problem(resp, 404, "not-found", "No such district registered", NULL, NULL, NULL);
+        return;
+    }
+    row_free(&dr);
     agg_wake();
     http_json(resp, 202, json_pack("{s:s}", "sync", "started"));
 }

@@ -287,8 +287,10 @@ static void record_page(http_req *req, http_resp *resp, rec_kind kind)
     json_t *doc = NULL;
     rec_status rs = record_get(req->db, kind, req->params[0], &doc);
     if (rs != REC_OK && rs != REC_GONE) {
-        http_problem(resp, rs == REC_NOT_FOUND ? 404 : 500, "not-found", "Not found", NULL, NULL,
-                     NULL);
+        if (rs == REC_NOT_FOUND)
+            http_problem(resp, 404, "not-found", "Not found", NULL, NULL, NULL);
+        else
+            http_problem(resp, 500, "internal", "Internal error", NULL, NULL, NULL);
         return;
     }
     if (wants_as2(req)) {

@@ -201,6 +201,12 @@ static void answer_status(http_resp *resp, rec_status rs, json_t *errors, json_t
         }
         break;
     }
+    case REC_FOREIGN:
+        http_problem(resp, 409, "foreign-record", "Managed by its district",
+                     "This record was replicated from a district node; only that district "
+                     "changes it.",
+                     NULL, NULL);
+        break;
     case REC_ERROR:
         http_problem(resp, 500, "internal", "Internal error", "The change was not stored.", NULL,
                      NULL);

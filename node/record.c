@@ -867,16 +867,22 @@ rec_status record_create(db *d, rec_kind kind, const char *parent_id, json_t *in
     if (db_begin(d))
         goto out;
     if (kind == REC_PROGRESS) {
-        sqlite3_stmt *st = db_stmt(d, "SELECT deleted IS NOT NULL FROM records "
+        sqlite3_stmt *st = db_stmt(d, "SELECT deleted IS NOT NULL, "
+                                      "json_extract(doc, '$.home_url') IS NOT NULL FROM records "
                                       "WHERE id=:id AND kind='measure'");
         if (!st)
             goto out;
         db_bind_text(st, ":id", parent_id);
         int step = sqlite3_step(st);
         bool gone = step == SQLITE_ROW && sqlite3_column_int(st, 0);
+        bool foreign = step == SQLITE_ROW && sqlite3_column_int(st, 1);
         db_done(st);
         if (step != SQLITE_ROW || gone) {
             rs = step != SQLITE_ROW ? REC_NOT_FOUND : REC_GONE;
+            goto out;
+        }
+        if (foreign) {
+            rs = REC_FOREIGN;
             goto out;
         }
     }
@@ -930,6 +936,10 @@ rec_status record_update(db *d, rec_kind kind, const char *id, long long if_vers
         goto out;
     if (deleted) {
         rs = REC_GONE;
+        goto out;
+    }
+    if (sget(old, "home_url")) {
+        rs = REC_FOREIGN;
         goto out;
     }
     long long version = json_integer_value(json_object_get(old, "version"));
@@ -1004,6 +1014,10 @@ static rec_status delete_in_tx(db *d, rec_kind kind, const char *id, long long i
         goto out;
     if (deleted) {
         rs = REC_GONE;
+        goto out;
+    }
+    if (sget(old, "home_url")) {
+        rs = REC_FOREIGN;
         goto out;
     }
     long long version = json_integer_value(json_object_get(old, "version"));
@@ -1203,13 +1217,18 @@ rec_status record_list(db *d, rec_kind kind, const record_filter *f, buf *out, j
     if (f->date_from && *f->date_from) {
         if (!util_valid_date(f->date_from))
             verr(&v, "from", "must be a date YYYY-MM-DD");
-        buf_puts(&where, " AND (COALESCE(r.end_date, r.start_date) IS NULL OR "
-                         "COALESCE(r.end_date, r.start_date) >= :from)");
+        /* A progress entry has one date; a measure is active from its
+         * start until its end, open-ended when it has none. */
+        buf_puts(&where, kind == REC_PROGRESS ? " AND r.start_date >= :from"
+                                              : " AND (r.end_date IS NULL OR r.end_date >= :from)");
         qp_add(&qp, &where, "from", xstrdup(f->date_from));
     }
     if (f->date_to && *f->date_to) {
         if (!util_valid_date(f->date_to))
             verr(&v, "to", "must be a date YYYY-MM-DD");
+        else if (f->date_from && util_valid_date(f->date_from) &&
+                 strcmp(f->date_to, f->date_from) < 0)
+            verr(&v, "to", "must not be before from");
         buf_puts(&where, " AND (r.start_date IS NULL OR r.start_date <= :to)");
         qp_add(&qp, &where, "to", xstrdup(f->date_to));
     }
@@ -1494,7 +1513,7 @@ rec_status record_replicate(db *d, const json_t *rec, const char *district,
     char actor[32];
     snprintf(actor, sizeof actor, "district:%s", district);
     json_t *oldf = old ? domain_fields(kind, old) : NULL;
-    json_t *changes = diff_fields(kind, oldf, fields);
+    json_t *changes = deleted ? json_object() : diff_fields(kind, oldf, fields);
     const char *op = deleted ? "delete" : have == REC_OK ? "update" : "create";
     werr = werr || write_history(d, id, version, now, actor, op, changes) ||
            store_provenance(d, id, district, activity_id, activity, now);

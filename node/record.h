@@ -23,6 +23,7 @@ typedef enum rec_status {
     REC_NOT_FOUND, /* no such record (or its parent) */
     REC_GONE,      /* the record was deleted */
     REC_STALE,     /* If-Match version differs from the stored one */
+    REC_FOREIGN,   /* a replicated record: only its home district changes it */
     REC_ERROR,     /* storage failure */
 } rec_status;
 

@@ -178,6 +178,16 @@ int main(void)
     CHECK(json_is_true(json_object_get(r.json, "verified")),
           "provenance of a record signed with the first key still verifies: %s", r.body);
     tl_resp_free(&r);
+
+    /* The state never edits a district's records. */
+    char mpath[128];
+    snprintf(mpath, sizeof mpath, "/api/v1/measures/%s", strrchr(ppath, '/') + 1);
+    tl_api(&r, &S, "PATCH", mpath, S.token[TL_ADMIN], "{\"progress\":99}", "If-Match: \"1\"");
+    CHECK_INT(r.status, 409, "a replicated record cannot be edited on the state node");
+    tl_resp_free(&r);
+    tl_api(&r, &S, "DELETE", mpath, S.token[TL_ADMIN], NULL, NULL);
+    CHECK_INT(r.status, 409, "nor deleted there");
+    tl_resp_free(&r);
     tl_server_stop(&A.srv);
     tl_server_stop(&S.srv);
     return tl_done();
