@@ -7,6 +7,7 @@
 #include "log.h"
 #include "net.h"
 #include "outbox.h"
+#include "portal.h"
 #include "record.h"
 #include "remote.h"
 
@@ -265,27 +266,15 @@ static void h_activity(http_req *req, http_resp *resp)
     free(a);
 }
 
-static void html_escape(buf *b, const char *s)
-{
-    for (; s && *s; s++) {
-        if (*s == '<')
-            buf_puts(b, "&lt;");
-        else if (*s == '>')
-            buf_puts(b, "&gt;");
-        else if (*s == '&')
-            buf_puts(b, "&amp;");
-        else if (*s == '"')
-            buf_puts(b, "&quot;");
-        else
-            buf_append(b, s, 1);
-    }
-}
-
 /* One URL per record: AS2 for fediverse clients, HTML for browsers. */
 static void record_page(http_req *req, http_resp *resp, rec_kind kind)
 {
     json_t *doc = NULL;
     rec_status rs = record_get(req->db, kind, req->params[0], &doc);
+    if (rs == REC_NOT_FOUND && !wants_as2(req)) {
+        portal_not_found(req, resp);
+        return;
+    }
     if (rs != REC_OK && rs != REC_GONE) {
         if (rs == REC_NOT_FOUND)
             http_problem(resp, 404, "not-found", "Not found", NULL, NULL, NULL);
@@ -298,31 +287,9 @@ static void record_page(http_req *req, http_resp *resp, rec_kind kind)
         json_decref(doc);
         return;
     }
-    json_t *obj = as2_object(&ctx, doc, false);
-    const char *title = json_string_value(json_object_get(obj, "name"));
-    const char *summary = json_string_value(json_object_get(obj, "summary"));
-    const char *content = json_string_value(json_object_get(obj, "content"));
-    resp->status = rs == REC_GONE ? 410 : 200;
-    resp->ctype = "text/html; charset=utf-8";
+    /* Browsers get the public portal's page of the record. */
+    portal_record_page(req, resp, kind, doc, rs == REC_GONE);
     http_set_header(resp, "Vary", "Accept");
-    buf *b = &resp->body;
-    buf_puts(b, "<!doctype html><html lang=\"de\"><head><meta charset=\"utf-8\">"
-                "<meta name=\"viewport\" content=\"width=device-width\"><title>");
-    html_escape(b, title ? title : "Eintrag");
-    buf_puts(b, "</title><link rel=\"alternate\" type=\"application/activity+json\" href=\"");
-    html_escape(b, json_string_value(json_object_get(doc, "url")));
-    buf_puts(b, "\"></head><body><main><h1>");
-    html_escape(b, rs == REC_GONE ? "Gelöscht" : title ? title : "Sachstand");
-    buf_puts(b, "</h1>");
-    if (summary) {
-        buf_puts(b, "<p>");
-        html_escape(b, summary);
-        buf_puts(b, "</p>");
-    }
-    if (content && rs != REC_GONE)
-        buf_puts(b, content); /* produced by as2_html_paragraphs: already escaped */
-    buf_puts(b, "<p><a href=\"/\">Zur Startseite</a></p></main></body></html>");
-    json_decref(obj);
     json_decref(doc);
 }
 

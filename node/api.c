@@ -797,33 +797,6 @@ static void h_admin_redirect(http_req *req, http_resp *resp)
     http_set_header(resp, "Location", "/admin/");
 }
 
-static void h_root(http_req *req, http_resp *resp)
-{
-    const config *c = req->cfg;
-    resp->status = 200;
-    resp->ctype = "text/html; charset=utf-8";
-    buf *b = &resp->body;
-    /* Plain page until the public portal lands; names are escaped. */
-    buf_puts(b, "<!doctype html><html lang=\"de\"><head><meta charset=\"utf-8\">"
-                "<meta name=\"viewport\" content=\"width=device-width\"><title>");
-    for (const char *p = c->name; *p; p++) {
-        if (*p == '<')
-            buf_puts(b, "&lt;");
-        else if (*p == '&')
-            buf_puts(b, "&amp;");
-        else if (*p == '"')
-            buf_puts(b, "&quot;");
-        else
-            buf_append(b, p, 1);
-    }
-    buf_puts(b, "</title></head><body><main><h1>Digitales Integrationsnetzwerk Sachsen-Anhalt</h1>"
-                "<p>Dieser Knoten veröffentlicht Maßnahmen und Akteure der Integrationsarbeit.</p>"
-                "<ul><li><a href=\"/api/v1/measures\">Maßnahmen (JSON)</a></li>"
-                "<li><a href=\"/api/v1/organisations\">Akteure (JSON)</a></li>"
-                "<li><a href=\"/api/v1/taxonomy\">Handlungsfelder und Querschnittsthemen</a></li>"
-                "<li><a href=\"/api/v1/openapi.json\">API-Beschreibung (OpenAPI)</a></li>"
-                "<li><a href=\"/admin/\">Verwaltung</a></li></ul></main></body></html>");
-}
 
 /* ---- recent changes and settings ------------------------------------------ */
 
@@ -948,7 +921,6 @@ const http_route api_routes[] = {
     {"GET", "/api/v1/changes", h_changes},
     {"GET", "/api/v1/settings", h_settings},
     {"PATCH", "/api/v1/settings", h_settings_update},
-    {"GET", "/", h_root},
     {"GET", "/healthz", h_healthz},
     {"GET", "/admin", h_admin_redirect},
     {"GET", "/admin/", h_admin},

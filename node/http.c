@@ -1,6 +1,8 @@
 /* HTTP layer; see http.h. */
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
+#include "proxy.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -222,7 +224,7 @@ static void resp_free(http_resp *r)
     }
 }
 
-static void dispatch(http_req *req, http_resp *resp)
+static const char *dispatch(http_req *req, http_resp *resp)
 {
     char store[2048];
     const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
@@ -242,7 +244,7 @@ static void dispatch(http_req *req, http_resp *resp)
         memcpy(req->params, params, sizeof params);
         rt->fn(req, resp);
         buf_free(&allow);
-        return;
+        return rt->pattern;
     }
     if (path_matched) {
         http_problem(resp, 405, "method-not-allowed", "Method not allowed", NULL, NULL, NULL);
@@ -252,6 +254,7 @@ static void dispatch(http_req *req, http_resp *resp)
                      NULL, NULL);
     }
     buf_free(&allow);
+    return NULL;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -282,6 +285,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
 
+    double t0 = metrics_now();
+    const char *route = NULL;
     http_req req;
     http_resp resp;
     memset(&req, 0, sizeof req);
@@ -298,6 +303,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req.body_len = rs->body.len;
     }
     client_addr(conn, req.client, sizeof req.client);
+    proxy_client_addr(req.client, sizeof req.client, http_header(&req, "X-Real-IP"));
     req.db = db_thread();
     if (!req.db) {
         http_problem(&resp, 503, "unavailable", "Storage unavailable", NULL, NULL, NULL);
@@ -309,8 +315,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     } else {
         if (srv->authenticate)
             srv->authenticate(&req);
-        dispatch(&req, &resp);
+        route = dispatch(&req, &resp);
     }
+    metrics_observe(route, method, resp.status, metrics_now() - t0);
     enum MHD_Result ret = send_response(conn, &resp);
     resp_free(&resp);
     return ret;

@@ -12,9 +12,12 @@
 #include "district.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "opendata.h"
 #include "pagecache.h"
+#include "portal.h"
 #include "record.h"
+#include "restore.h"
 #include "sample.h"
 #include "verify.h"
 
@@ -40,6 +43,7 @@ static const char *usage_text =
     "  token    create, list, revoke API tokens\n"
     "  sample   load the synthetic sample data (Beispieldaten)\n"
     "  backup   write an online backup of the database\n"
+    "  restore  put a backup in place of a stopped node's database\n"
     "  info     print the node's identity and key fingerprints\n"
     "  follow   follow a remote actor\n"
     "  keys     rotate the node's keys\n"
@@ -246,6 +250,9 @@ static int cmd_serve(int argc, char **argv)
         return 2;
     config cfg;
     db *d = NULL;
+    char lock_err[1400];
+    if (cli_get(&a, "data") && restore_lock_serve(cli_get(&a, "data"), lock_err, sizeof lock_err))
+        return fail("serve", lock_err);
     if (open_node("serve", &a, &cfg, &d))
         return 1;
     db_close(d); /* migrations are applied; threads open their own */
@@ -262,8 +269,9 @@ static int cmd_serve(int argc, char **argv)
     serve_sync_interval = cfg.sync_interval;
     if (serve_state)
         agg_init(ap_ctx());
-    static const http_route *const tables[] = {api_routes, ap_routes, agg_routes,
-                                               opendata_routes, NULL};
+    static const http_route *const tables[] = {portal_routes, api_routes,      metrics_routes,
+                                               ap_routes,     agg_routes,      opendata_routes,
+                                               NULL};
     http_server_opts o = {&cfg, tables, api_authenticate, serve_started, serve_stopped};
     int rc = http_serve(&o);
     ap_shutdown();
@@ -735,6 +743,8 @@ int main(int argc, char **argv)
         rc = cmd_token(argc - 2, argv + 2);
     else if (!strcmp(argv[1], "backup"))
         rc = cmd_backup(argc - 2, argv + 2);
+    else if (!strcmp(argv[1], "restore"))
+        rc = restore_main(argc - 2, argv + 2);
     else if (!strcmp(argv[1], "sample"))
         rc = cmd_sample(argc - 2, argv + 2);
     else if (!strcmp(argv[1], "info"))

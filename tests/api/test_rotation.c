@@ -122,9 +122,9 @@ int main(void)
     const char *add[] = {"district", "add", "--data", sdata, "--code", "15086", actor, NULL};
     CHECK_INT(tl_dinet(NULL, NULL, add), 0, "register the district");
     ed_fingerprint(&A, want_fp, sizeof want_fp);
-    CHECK(eventually(state_pins_want, 10), "state pinned the district's key");
+    CHECK(eventually(state_pins_want, 30), "state pinned the district's key");
     create("Vor der Rotation");
-    CHECK(eventually(state_has_title, 15), "replicated before the rotation");
+    CHECK(eventually(state_has_title, 30), "replicated before the rotation");
 
     /* 1. A proper rotation: Update signed with the old keys. */
     char adata[600];
@@ -132,10 +132,10 @@ int main(void)
     const char *rot[] = {"keys", "rotate", "--data", adata, NULL};
     CHECK_INT(tl_dinet(NULL, NULL, rot), 0, "dinet keys rotate");
     ed_fingerprint(&A, want_fp, sizeof want_fp);
-    CHECK(eventually(state_pins_want, 15), "the signed Update made the state pin the new key");
+    CHECK(eventually(state_pins_want, 30), "the signed Update made the state pin the new key");
     restart(&A); /* now signing with the new keys */
     create("Nach der Rotation");
-    CHECK(eventually(state_has_title, 15), "activities signed with the new keys are accepted");
+    CHECK(eventually(state_has_title, 30), "activities signed with the new keys are accepted");
     CHECK(!key_pending(), "nothing waits for confirmation");
 
     /* 2. Keys replaced behind the state's back: refused until confirmed. */
@@ -147,7 +147,7 @@ int main(void)
     snprintf(pinned_before, sizeof pinned_before, "%s", want_fp);
     restart(&A);
     create("Mit fremdem Schlüssel");
-    CHECK(eventually(key_pending, 15), "the sync notices the changed key and holds it");
+    CHECK(eventually(key_pending, 30), "the sync notices the changed key and holds it");
     sleep(2);
     CHECK(!state_has_title(), "activities signed with the unconfirmed key are refused");
     snprintf(want_fp, sizeof want_fp, "%s", pinned_before);
@@ -162,7 +162,7 @@ int main(void)
     tl_resp_free(&r);
     ed_fingerprint(&A, want_fp, sizeof want_fp);
     CHECK(state_pins_want(), "the confirmed key is pinned");
-    CHECK(eventually(state_has_title, 15), "after confirmation the sync catches up");
+    CHECK(eventually(state_has_title, 30), "after confirmation the sync catches up");
 
     /* Records signed before the rotations still prove their origin. */
     tl_api(&r, &S, "GET", "/api/v1/measures?q=Vor+der+Rotation", NULL, NULL, NULL);

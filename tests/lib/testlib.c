@@ -449,3 +449,76 @@ int tl_api(tl_resp *r, tl_node *n, const char *method, const char *path, const c
     hdrs[h] = NULL;
     return tl_http(r, method, url, hdrs, body, NULL);
 }
+
+/* ---- state aggregator ---------------------------------------------------- */
+
+int tl_node_setup_role(tl_node *n, const char *tag, const char *role, const char *district,
+                       const char *const *extra_conf)
+{
+    memset(n, 0, sizeof *n);
+    n->dir = tl_tmpdir(tag);
+    int port = tl_free_port();
+    if (!n->dir || port <= 0)
+        return -1;
+    char data[600], base[64];
+    snprintf(data, sizeof data, "%s/node", n->dir);
+    snprintf(base, sizeof base, "http://127.0.0.1:%d", port);
+    const char *argv[16] = {"init", "--data",          data,          "--role", role, "--base-url",
+                            base,   "--allow-private", "127.0.0.0/8", NULL};
+    if (district) {
+        argv[9] = "--district";
+        argv[10] = district;
+        argv[11] = NULL;
+    }
+    if (tl_dinet(NULL, NULL, argv) != 0)
+        return -1;
+    char conf[700];
+    snprintf(conf, sizeof conf, "%s/dinet.conf", data);
+    FILE *f = fopen(conf, "a");
+    if (!f)
+        return -1;
+    fputs("retry_base_ms = 200\n", f);
+    if (!strcmp(role, "state"))
+        fputs("sync_interval = 1\n", f);
+    for (int i = 0; extra_conf && extra_conf[i]; i++)
+        fprintf(f, "%s\n", extra_conf[i]);
+    fclose(f);
+    for (int r = 0; r < TL_NROLES; r++) {
+        char tname[32];
+        snprintf(tname, sizeof tname, "%s-token", tl_role_names[r]);
+        const char *ta[] = {"token",  "create",         "--data", data,
+                            "--role", tl_role_names[r], tname,    NULL};
+        char *out = NULL;
+        if (tl_dinet(NULL, &out, ta) != 0) {
+            free(out);
+            return -1;
+        }
+        out[strcspn(out, "\n")] = '\0';
+        snprintf(n->token[r], sizeof n->token[r], "%s", out);
+        free(out);
+    }
+    return tl_server_start_port(&n->srv, data, port);
+}
+
+int tl_node_setup_state(tl_node *n, const char *tag, const char *const *extra_conf)
+{
+    return tl_node_setup_role(n, tag, "state", NULL, extra_conf);
+}
+
+const char *tl_node_data(const tl_node *n)
+{
+    static char data[600];
+    snprintf(data, sizeof data, "%s/node", n->dir);
+    return data;
+}
+
+int tl_node_restart(tl_node *n)
+{
+    const char *colon = strrchr(n->srv.base, ':');
+    int port = colon ? atoi(colon + 1) : 0;
+    if (port <= 0 || n->srv.pid > 0)
+        return -1;
+    char data[600];
+    snprintf(data, sizeof data, "%s/node", n->dir);
+    return tl_server_start_port(&n->srv, data, port);
+}

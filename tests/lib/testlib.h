@@ -123,3 +123,25 @@ int tl_log_count(const tl_node *n, const char *needle);
  * application/json. extra is one more header or NULL. */
 int tl_api(tl_resp *r, tl_node *n, const char *method, const char *path, const char *token,
            const char *body, const char *extra);
+
+/* ---- state aggregator ---------------------------------------------------- */
+
+/* A node of the given role ("district" with its district code, or "state"
+ * with district NULL) in a fresh temporary directory, base URL
+ * http://127.0.0.1:PORT on a free port, allowed to reach 127.0.0.0/8, with
+ * "retry_base_ms = 200" (and for the state "sync_interval = 1") in its
+ * configuration, then the extra_conf lines (which may override them), and
+ * its server started. It gets one API token per role in n->token, but no
+ * user accounts (each costs a password hash), so it is quicker to set up
+ * than tl_node_setup_fed when a test needs many nodes. Returns 0 when up. */
+int tl_node_setup_role(tl_node *n, const char *tag, const char *role, const char *district,
+                       const char *const *extra_conf);
+/* The state node (`dinet init --role state`, code 15) as above:
+ * tl_node_setup_role(n, tag, "state", NULL, extra_conf). */
+int tl_node_setup_state(tl_node *n, const char *tag, const char *const *extra_conf);
+/* Starts n's server again, on the port of its base URL, after
+ * tl_server_stop(&n->srv) or tl_server_kill(&n->srv). Returns 0 when up. */
+int tl_node_restart(tl_node *n);
+/* DATA directory of a node set up by the helpers above (n->dir + "/node");
+ * static buffer, overwritten by the next call. */
+const char *tl_node_data(const tl_node *n);
