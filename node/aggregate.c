@@ -284,6 +284,35 @@ static int announce(db *d, const json_t *obj, const json_t *rec)
     return rc;
 }
 
+/* Whether act's proof verifies with a key the district had pinned before
+ * its current one. */
+static bool retired_key_verifies(db *d, const district_row *dr, const json_t *act)
+{
+    const char *vm = proof_verification_method(act);
+    char cur[65];
+    sodium_bin2hex(cur, sizeof cur, dr->ed_pk, 32);
+    sqlite3_stmt *st = vm ? db_stmt(d, "SELECT ed_pk FROM district_keys WHERE code=:c AND "
+                                       "ed_key_id=:k AND ed_pk != :cur")
+                          : NULL;
+    if (!st)
+        return false;
+    db_bind_text(st, ":c", dr->code);
+    db_bind_text(st, ":k", vm);
+    db_bind_text(st, ":cur", cur);
+    json_t *copy = json_copy((json_t *)act);
+    json_object_del(copy, "signature");
+    bool ok = false;
+    while (!ok && sqlite3_step(st) == SQLITE_ROW) {
+        unsigned char pk[32];
+        size_t n = 0;
+        ok = sodium_hex2bin(pk, 32, col(st, 0), strlen(col(st, 0)), NULL, &n, NULL) == 0 &&
+             n == 32 && proof_verify(copy, pk, NULL, 0) == 0;
+    }
+    db_done(st);
+    json_decref(copy);
+    return ok;
+}
+
 /* Applies one activity of a registered district. Runs inside the caller's
  * transaction. Returns 1 with *status/reason, or -1 on a storage error. */
 static int ingest(db *d, const district_row *dr, const json_t *act, const char *raw,
@@ -301,6 +330,13 @@ static int ingest(db *d, const district_row *dr, const json_t *act, const char *
         const char *vm = proof_verification_method(act);
         char why[256] = "";
         if (!vm || strcmp(vm, dr->ed_key_id) || proof_verify(act, dr->ed_pk, why, sizeof why)) {
+            if (retired_key_verifies(d, dr, act)) {
+                /* Published before a key rotation (a full replay reads it
+                 * again): not a rejection, and no longer evidence. */
+                *status = INBOX_IGNORED;
+                snprintf(reason, rlen, "ignored: signed with a retired key");
+                return 1;
+            }
             snprintf(reason, rlen, "proof does not verify with the pinned key%s%s",
                      why[0] ? ": " : "", why);
             goto refuse;
@@ -331,9 +367,10 @@ static int ingest(db *d, const district_row *dr, const json_t *act, const char *
         snprintf(reason, rlen, "ignored: no dinet record in the object");
         return 1;
     }
-    const char *claimed = sget(obj, "districtCode");
-    if (!claimed || strcmp(claimed, dr->code) || (sget(rec, "district") &&
-                                                 strcmp(sget(rec, "district"), dr->code))) {
+    const char *claimed = sget(obj, "districtCode"), *rec_district = sget(rec, "district");
+    if (claimed && !strcmp(claimed, dr->code) && rec_district && strcmp(rec_district, dr->code))
+        claimed = rec_district; /* name the code that is wrong */
+    if (!claimed || strcmp(claimed, dr->code) || (rec_district && strcmp(rec_district, dr->code))) {
         snprintf(reason, rlen, "the record claims district %s, but the sender is %s",
                  claimed ? claimed : "(none)", dr->code);
         goto refuse;
@@ -456,13 +493,22 @@ out:
 
 int agg_district_remove(db *d, const char *code)
 {
+    district_row dr;
+    if (!find_district(d, code, NULL, NULL, &dr))
+        return -1;
     sqlite3_stmt *st = db_stmt(d, "DELETE FROM districts WHERE code=:c");
-    if (!st)
-        return -1;
-    db_bind_text(st, ":c", code);
-    if (db_exec_stmt(st))
-        return -1;
-    return sqlite3_changes(db_handle(d)) ? 0 : -1;
+    int rc = -1;
+    if (st) {
+        db_bind_text(st, ":c", code);
+        rc = db_exec_stmt(st) || !sqlite3_changes(db_handle(d)) ? -1 : 0;
+    }
+    /* Stop following it, so that it no longer delivers to us only to be
+     * refused. */
+    char err[512] = "";
+    if (!rc && actx && ap_unfollow(d, dr.actor, err, sizeof err))
+        log_event(LOG_WARN, "district.unfollow_failed", "district", code, "error", err, NULL);
+    row_free(&dr);
+    return rc;
 }
 
 json_t *agg_summary(db *d, const char *code, bool detail)
@@ -531,65 +577,85 @@ static void set_sync_state(db *d, const char *code, const char *cursor, const ch
     db_exec_stmt(st);
 }
 
+/* Ingests one page of activities in one transaction; *last gets the id of
+ * the last one. Returns how many were accepted. */
+static int ingest_page(db *d, district_row *dr, const json_t *items, char *last, size_t lastlen)
+{
+    int total = 0;
+    if (db_begin(d))
+        return 0;
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it)
+    {
+        char *raw = json_dumps(it, JSON_COMPACT);
+        inbox_status st;
+        char reason[300];
+        if (raw && ingest(d, dr, it, raw, true, &st, reason, sizeof reason) == 1 &&
+            st == INBOX_ACCEPTED)
+            total++;
+        free(raw);
+        if (sget(it, "id") && last)
+            snprintf(last, lastlen, "%s", sget(it, "id"));
+    }
+    if (db_commit(d))
+        db_rollback(d);
+    return total;
+}
+
 /* Reads the district's outbox oldest first, from after its cursor or from
- * the beginning, and ingests every activity (with proof checks). */
+ * the beginning, and ingests every activity (with proof checks). Each page
+ * is asked for with an explicit limit and resumed after the last activity
+ * seen; a page over the response size limit is asked for again with fewer
+ * items (one activity always fits: it is at most INBOX_MAX_BODY). */
 static int backfill(db *d, district_row *dr, bool from_start, char *err, size_t errlen)
 {
-    char url[2300];
-    char *enc = NULL;
-    if (!from_start && dr->cursor[0]) {
-        CURL *c = curl_easy_init();
-        enc = c ? curl_easy_escape(c, dr->cursor, 0) : NULL;
-        snprintf(url, sizeof url, "%s?page=true&limit=100&after=%s", dr->outbox, enc ? enc : "");
-        if (enc)
-            curl_free(enc);
-        if (c)
-            curl_easy_cleanup(c);
-    } else {
-        snprintf(url, sizeof url, "%s?page=true&limit=100&min_id=0", dr->outbox);
+    char after[1024];
+    snprintf(after, sizeof after, "%s", from_start ? "" : dr->cursor);
+    int total = 0, limit = 100;
+    CURL *c = curl_easy_init();
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
     }
-    int total = 0;
-    char cursor[1024] = "";
-    for (int pages = 0; pages < 100000; pages++) {
+    for (int pages = 0; pages < 1000000; pages++) {
+        char url[2400];
+        if (after[0]) {
+            char *enc = curl_easy_escape(c, after, 0);
+            snprintf(url, sizeof url, "%s?page=true&limit=%d&after=%s", dr->outbox, limit,
+                     enc ? enc : "");
+            curl_free(enc);
+        } else {
+            snprintf(url, sizeof url, "%s?page=true&limit=%d&min_id=0", dr->outbox, limit);
+        }
         json_t *page = NULL;
         if (remote_fetch(actx, url, &page, err, errlen)) {
-            if (!from_start && dr->cursor[0] && strstr(err, "404")) {
+            if (strstr(err, "exceeds the limit") && limit > 1) {
+                limit = limit > 4 ? limit / 4 : 1;
+                continue;
+            }
+            if (!from_start && after[0] && !strcmp(after, dr->cursor) && strstr(err, "404")) {
                 /* The district no longer knows our cursor: start over. */
+                curl_easy_cleanup(c);
                 return backfill(d, dr, true, err, errlen);
             }
-            set_sync_state(d, dr->code, cursor, err, false);
+            set_sync_state(d, dr->code, after, err, false);
+            curl_easy_cleanup(c);
             return -1;
         }
-        json_t *items = json_object_get(page, "orderedItems");
-        if (db_begin(d) == 0) {
-            size_t i;
-            json_t *it;
-            json_array_foreach(items, i, it)
-            {
-                char *raw = json_dumps(it, JSON_COMPACT);
-                inbox_status st;
-                char reason[300];
-                if (raw && ingest(d, dr, it, raw, true, &st, reason, sizeof reason) == 1 &&
-                    st == INBOX_ACCEPTED)
-                    total++;
-                free(raw);
-                if (sget(it, "id"))
-                    snprintf(cursor, sizeof cursor, "%s", sget(it, "id"));
-            }
-            if (db_commit(d))
-                db_rollback(d);
-        }
-        const char *next = sget(page, "next");
-        bool more = next && json_array_size(items) > 0;
-        if (more)
-            snprintf(url, sizeof url, "%s", next);
+        const json_t *items = json_object_get(page, "orderedItems");
+        size_t n = json_array_size(items);
+        total += ingest_page(d, dr, items, after, sizeof after);
         json_decref(page);
-        set_sync_state(d, dr->code, cursor, NULL, true);
-        if (!more)
+        set_sync_state(d, dr->code, after, NULL, true);
+        if ((int)n < limit)
             break;
+        if (limit < 100)
+            limit = limit * 2 > 100 ? 100 : limit * 2;
     }
-    if (cursor[0])
-        snprintf(dr->cursor, sizeof dr->cursor, "%s", cursor);
+    curl_easy_cleanup(c);
+    if (after[0])
+        snprintf(dr->cursor, sizeof dr->cursor, "%s", after);
     return total;
 }
 
@@ -650,6 +716,66 @@ int agg_confirm_keys(db *d, const char *code, char *fps, size_t fplen, char *err
     return rc;
 }
 
+/* Entries of the district's detailed summary that we lack or hold in an
+ * older version (entries we hold newer arrived after the summary was
+ * taken: not a difference). Returns their count; fills ids (up to max). */
+static long behind(db *d, const char *code, const json_t *remote, char (*ids)[40], long max)
+{
+    json_t *local = agg_summary(d, code, true);
+    const json_t *li = json_object_get(local, "items");
+    size_t x = 0, y = 0, nl = json_array_size(li), nr = json_array_size(remote);
+    long n = 0;
+    for (; y < nr; y++) {
+        const char *rid = json_string_value(json_array_get(json_array_get(remote, y), 0));
+        long long rv = json_integer_value(json_array_get(json_array_get(remote, y), 1));
+        if (!rid)
+            continue;
+        while (x < nl &&
+               strcmp(json_string_value(json_array_get(json_array_get(li, x), 0)), rid) < 0)
+            x++;
+        bool have = x < nl &&
+                    !strcmp(json_string_value(json_array_get(json_array_get(li, x), 0)), rid);
+        long long lv = have ? json_integer_value(json_array_get(json_array_get(li, x), 1)) : 0;
+        if (!have || lv < rv) {
+            if (ids && n < max)
+                snprintf(ids[n], sizeof ids[0], "%s", rid);
+            n++;
+        }
+    }
+    json_decref(local);
+    return n;
+}
+
+/* Fetches the latest signed activity about each record (outbox?object=URL)
+ * and ingests it with its proof checked. */
+static void fetch_records(db *d, district_row *dr, char (*ids)[40], long n)
+{
+    char base[1100];
+    district_base(dr, base, sizeof base);
+    CURL *c = curl_easy_init();
+    for (long i = 0; c && i < n; i++) {
+        const char *kind = !strncmp(ids[i], "o-", 2)   ? "organisations"
+                           : !strncmp(ids[i], "m-", 2) ? "measures"
+                                                       : "progress";
+        char rurl[1300], url[4200], err[512];
+        snprintf(rurl, sizeof rurl, "%s/%s/%s", base, kind, ids[i]);
+        char *enc = curl_easy_escape(c, rurl, 0);
+        snprintf(url, sizeof url, "%s?object=%s", dr->outbox, enc ? enc : "");
+        curl_free(enc);
+        json_t *act = NULL;
+        if (remote_fetch(actx, url, &act, err, sizeof err) == 0) {
+            json_t *one = json_pack("[O]", act);
+            ingest_page(d, dr, one, NULL, 0);
+            json_decref(one);
+        }
+        json_decref(act);
+    }
+    if (c)
+        curl_easy_cleanup(c);
+}
+
+#define REPAIR_MAX 500
+
 static int sync_one(db *d, const char *code)
 {
     district_row dr;
@@ -659,8 +785,8 @@ static int sync_one(db *d, const char *code)
     char err[512] = "";
     int n = backfill(d, &dr, false, err, sizeof err);
     if (n >= 0) {
-        /* Compare summaries; replay everything when they still differ (a
-         * delivery was lost, or the cursor skipped something). */
+        /* Compare summaries; fetch what differs (a delivery was lost, or
+         * the cursor skipped something). */
         char base[1100], url[1200];
         district_base(&dr, base, sizeof base);
         snprintf(url, sizeof url, "%s/api/v1/summary", base);
@@ -668,17 +794,34 @@ static int sync_one(db *d, const char *code)
         if (remote_fetch(actx, url, &remote, err, sizeof err) == 0) {
             json_t *local = agg_summary(d, dr.code, false);
             const char *rh = sget(remote, "hash"), *lh = sget(local, "hash");
-            if (!rh || !lh || strcmp(rh, lh)) {
-                log_event(LOG_INFO, "district.reconcile", "district", dr.code, NULL);
-                int m = backfill(d, &dr, true, err, sizeof err);
-                n = m < 0 ? n : n + m;
-                json_decref(local);
-                local = agg_summary(d, dr.code, false);
-                lh = sget(local, "hash");
-                if (!lh || !rh || strcmp(rh, lh))
-                    set_sync_state(d, dr.code, NULL, "summary differs after a full replay", true);
-            }
+            bool differ = !rh || !lh || strcmp(rh, lh);
             json_decref(local);
+            json_decref(remote);
+            remote = NULL;
+            snprintf(url, sizeof url, "%s/api/v1/summary?detail=1", base);
+            if (differ && remote_fetch(actx, url, &remote, err, sizeof err) == 0) {
+                const json_t *items = json_object_get(remote, "items");
+                char(*ids)[40] = calloc(REPAIR_MAX, sizeof *ids);
+                long m = ids ? behind(d, dr.code, items, ids, REPAIR_MAX) : -1;
+                if (m > 0) {
+                    log_event(LOG_INFO, "district.reconcile", "district", dr.code, NULL);
+                    if (m <= REPAIR_MAX)
+                        fetch_records(d, &dr, ids, m);
+                    else
+                        backfill(d, &dr, true, err, sizeof err);
+                    m = behind(d, dr.code, items, NULL, 0);
+                    if (m > 0) {
+                        snprintf(err, sizeof err, "%ld records behind the district's summary", m);
+                        set_sync_state(d, dr.code, NULL, err, true);
+                    }
+                }
+                free(ids);
+            } else if (differ) {
+                /* No detailed summary (e.g. over the response limit): replay
+                 * the whole outbox, as before. */
+                log_event(LOG_INFO, "district.reconcile", "district", dr.code, NULL);
+                backfill(d, &dr, true, err, sizeof err);
+            }
             json_decref(remote);
         } else {
             set_sync_state(d, dr.code, NULL, err, false);

@@ -669,6 +669,47 @@ int ap_follow(db *d, const char *target, char *actor_out, size_t actor_len, char
     return rc;
 }
 
+int ap_unfollow(db *d, const char *actor_id, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = db_stmt(d, "SELECT follow_id FROM following WHERE actor_id=:a");
+    if (!st)
+        return -1;
+    db_bind_text(st, ":a", actor_id);
+    char fid[1100] = "";
+    if (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(fid, sizeof fid, "%s", (const char *)sqlite3_column_text(st, 0));
+    db_done(st);
+    if (!fid[0])
+        return 0; /* not following */
+    remote_actor a;
+    if (remote_actor_get(d, &ctx, actor_id, false, &a, err, errlen))
+        return -1;
+    json_t *follow = json_pack("{s:s, s:s, s:s, s:s}", "id", fid, "type", "Follow", "actor",
+                               ctx.actor, "object", actor_id);
+    json_t *undo = as2_direct_activity(&ctx, "Undo", follow, actor_id);
+    char *txt = undo ? json_dumps(undo, JSON_COMPACT) : NULL;
+    int rc = -1;
+    if (txt && db_begin(d) == 0) {
+        st = db_stmt(d, "DELETE FROM following WHERE actor_id=:a");
+        rc = st ? 0 : -1;
+        if (st) {
+            db_bind_text(st, ":a", actor_id);
+            rc = db_exec_stmt(st);
+        }
+        if (!rc)
+            rc = outbox_enqueue(d, "", json_string_value(json_object_get(undo, "id")), txt, a.inbox);
+        if (rc || db_commit(d)) {
+            db_rollback(d);
+            rc = -1;
+            snprintf(err, errlen, "storage failure");
+        }
+    }
+    free(txt);
+    json_decref(undo);
+    remote_actor_free(&a);
+    return rc;
+}
+
 int ap_follow_registered(db *d, const char *actor_url, char *actor_out, size_t actor_len,
                          char *err, size_t errlen)
 {

@@ -26,6 +26,11 @@ int ap_follow(db *d, const char *target, char *actor_out, size_t actor_len, char
 /* The running node's federation context (after ap_init). */
 const fed_ctx *ap_ctx(void);
 
+/* Undoes our Follow of a remote actor (queues an Undo to its inbox and
+ * forgets the follow), so that it stops delivering to us. 0 when we do not
+ * follow it. */
+int ap_unfollow(db *d, const char *actor_id, char *err, size_t errlen);
+
 /* Like ap_follow for an actor URL whose keys were just pinned: the Follow is
  * queued without fetching the actor again. */
 int ap_follow_registered(db *d, const char *actor_url, char *actor_out, size_t actor_len,

@@ -672,11 +672,17 @@ static int cmd_district(int argc, char **argv)
     } else if (!strcmp(sub, "remove")) {
         if (a.npos != 1)
             fail("district", "remove needs the district CODE");
-        else if (agg_district_remove(d, a.pos[0]))
-            fail("district", "no such district registered");
+        else if (ap_init(&cfg, err, sizeof err))
+            fail("district", err);
         else {
-            printf("district %s removed\n", a.pos[0]);
-            rc = 0;
+            agg_init(ap_ctx());
+            if (agg_district_remove(d, a.pos[0]))
+                fail("district", "no such district registered");
+            else {
+                printf("district %s removed; the Undo of the follow is queued\n", a.pos[0]);
+                rc = 0;
+            }
+            ap_shutdown();
         }
     } else {
         fail("district", "unknown subcommand (add, list, remove)");

@@ -1458,6 +1458,14 @@ rec_status record_replicate(db *d, const json_t *rec, const char *district,
             rs = REC_STALE;
             goto out;
         }
+        if (was_deleted && !deleted) {
+            /* Versions only move forward, and a tombstone has the highest
+             * version of a record, so this cannot come from an honest
+             * sender; refuse before anything is written. */
+            *why = "the record was deleted";
+            rs = REC_STALE;
+            goto out;
+        }
     }
     char now[21];
     util_now_iso(now);
@@ -1499,14 +1507,6 @@ rec_status record_replicate(db *d, const json_t *rec, const char *district,
             if (!werr)
                 werr = unindex_record(d, seq);
         } else if (!werr) {
-            if (have == REC_OK && was_deleted) {
-                /* Versions only move forward, and a tombstone has the highest
-                 * version of a record, so this cannot happen for honest
-                 * senders; refuse rather than resurrect. */
-                *why = "the record was deleted";
-                rs = REC_STALE;
-                goto out;
-            }
             werr = index_record(d, kind, seq, doc);
         }
     }
