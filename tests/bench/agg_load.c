@@ -13,8 +13,10 @@
  * the writes spread evenly over --spread seconds and the districts staggered. One
  * poller reads the state's outbox (GET /actor/outbox?page=true&after=LAST, every
  * --poll-ms): the state announces each version it replicates, in the same transaction
- * that stores it. For each announced record that we wrote, one GET
- * /api/v1/measures/ID on the state reads the version it holds. A write's latency is
+ * that stores it. For each announced record, one GET /api/v1/measures/ID on the
+ * state reads the version it holds (the state may announce a new record before
+ * the district's 201 has been read here: such a write counts as 0 ms and as "seen
+ * before the 2xx was read"). A write's latency is
  * from the district's 2xx answer to the completion of the first state GET that shows
  * its version or a later one. Writes still unseen 1 s after their answer are also
  * checked directly every 500 ms (a safety net, counted). Prints key=value lines; --out

@@ -451,15 +451,17 @@ catchup_run() { # LABEL PERF(0/1)
     dt0=$(sum_ticks_districts)
     t_start=$(now_ms)
     start_node "$STATE"
-    if ((prof)); then
-        perf record -F 199 --call-graph dwarf,16384 -p "${PID[$STATE]}" -o "$WORK/perf.data" \
-            -- sleep "$PERF_SECONDS" >"$WORK/perf.log" 2>&1 &
-        PERF_PID=$!
-    fi
     "$LOAD" threads --pid "${PID[$STATE]}" --interval-ms 20 --max-seconds $((CONVERGE_TIMEOUT + 60)) \
         >"$out.threads" 2>&1 &
     SAMPLER_PID=$!
     wait_healthy "$STATE" 60
+    if ((prof)); then
+        # Attached once the node serves: its threads exist then (attached earlier,
+        # between fork and exec, perf recorded nothing).
+        perf record -F 199 --call-graph dwarf,16384 -p "${PID[$STATE]}" -o "$WORK/perf.data" \
+            -- sleep "$PERF_SECONDS" >"$WORK/perf.log" 2>&1 &
+        PERF_PID=$!
+    fi
     local ok=1
     wait_converged "$t_start" "$CONVERGE_TIMEOUT" || ok=0
     t_conv=$(now_ms)
@@ -523,14 +525,16 @@ if [[ -z $ONLY || $ONLY == catchup ]]; then
     done
     if ((PERF)); then
         catchup_run "profiled" 1
+        echo
+        echo "== where the state's CPU time goes (perf record -F 199 --call-graph dwarf, $PERF_SECONDS s from when the restarted state answers)"
+        sed 's/^/   perf: /' "$WORK/perf.log" 2>/dev/null | tail -n 3 || true
         if [[ -s $WORK/perf.data ]]; then
-            echo
-            echo "== where the state's CPU time goes (perf record -F 199 --call-graph dwarf, the first $PERF_SECONDS s after the restart)"
-            perf script -i "$WORK/perf.data" -F tid,ip,sym,dso 2>/dev/null | awk -f "$HERE/agg_perf.awk"
+            { perf script -i "$WORK/perf.data" -F tid,ip,sym,dso 2>/dev/null || true; } | awk -f "$HERE/agg_perf.awk"
             echo "   flat profile (self time by library and symbol, >= 1 %):"
-            perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --stdio --percent-limit 1 -g none \
-                2>/dev/null | grep '%' | grep -v '^#' | head -n 30 | sed 's/^ */     /'
-            ((KEEP)) && echo "   (perf data: $WORK/perf.data)"
+            { perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --stdio --percent-limit 1 \
+                -g none 2>/dev/null || true; } | { grep '%' || true; } | { grep -v '^#' || true; } |
+                head -n 30 | sed 's/^ */     /'
+            if ((KEEP)); then echo "   (perf data: $WORK/perf.data)"; fi
         fi
     fi
 fi
