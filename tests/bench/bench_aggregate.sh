@@ -33,9 +33,10 @@
 # --perf adds one catch-up run (after the timed ones) during which the state is
 # recorded with 'perf record --call-graph dwarf' and prints where its time goes.
 # Each figure comes with the load average of the machine. --check: exit 1 when a goal
-# is missed. DINET_BIN selects the binary (default build/dinet, built if missing).
+# is missed. DINET_BIN selects the binary (default build/dinet, brought up to date with
+# cmake first).
 # Only 127.0.0.1 is used; every wait is bounded; the nodes are stopped and the
-# directory removed on exit (unless --keep).
+# directory removed on exit (unless --keep). See tests/bench/README.md.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -61,7 +62,7 @@ GOAL_P99_MS=500
 GOAL_RATE=2000
 HOST=127.0.0.1
 
-usage() { sed -n '2,35p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,39p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() {
     echo "bench_aggregate.sh: $*" >&2
     exit 2
@@ -148,11 +149,12 @@ cleanup() {
     for code in "${!PID[@]}"; do
         pid=${PID[$code]}
         [[ -n $pid ]] || continue
-        for ((i = 0; i < 100; i++)); do
+        for ((i = 0; i < 200; i++)); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
         kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
     done
     [[ -z $PERF_PID ]] || wait "$PERF_PID" 2>/dev/null || true
     if ((KEEP)); then
