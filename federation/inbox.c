@@ -30,14 +30,29 @@ static const char *const counter_names[C_N] = {
     "accepted", "duplicate", "ignored", "bad_request", "bad_signature",
     "bad_proof", "wrong_actor", "blocked", "too_large", "error"};
 static atomic_long counters[C_N];
-static inbox_hooks hooks;
-static bool have_hooks;
+#define MAX_HOOKS 8
+static inbox_hooks hooks[MAX_HOOKS];
+static int nhooks;
 
 void inbox_set_hooks(const inbox_hooks *h)
 {
+    nhooks = 0;
     if (h)
-        hooks = *h;
-    have_hooks = h != NULL;
+        inbox_add_hooks(h);
+}
+
+int inbox_add_hooks(const inbox_hooks *h)
+{
+    if (nhooks == MAX_HOOKS)
+        return -1;
+    int i = nhooks++;
+    /* Keep the chain sorted by order; equal orders keep registration order. */
+    while (i > 0 && hooks[i - 1].order > h->order) {
+        hooks[i] = hooks[i - 1];
+        i--;
+    }
+    hooks[i] = *h;
+    return 0;
 }
 
 void inbox_counters(char *out, size_t outlen)
@@ -131,8 +146,10 @@ static EVP_PKEY *lookup_key(void *ud, const char *key_id)
     if (lc->have)
         remote_actor_free(&lc->actor);
     lc->have = false;
-    if (have_hooks && hooks.pinned) {
-        int p = hooks.pinned(hooks.ud, lc->d, key_id, &lc->actor);
+    for (int hi = 0; hi < nhooks; hi++) {
+        if (!hooks[hi].pinned)
+            continue;
+        int p = hooks[hi].pinned(hooks[hi].ud, lc->d, key_id, &lc->actor);
         if (p == 1) {
             lc->have = true;
             lc->pinned = true;
@@ -529,13 +546,14 @@ inbox_status inbox_receive(db *d, const fed_ctx *ctx, const inbox_request *req, 
         rc = on_undo(d, ctx, act, &lc.actor, &outcome);
     else if (!strcmp(type, "Accept") || !strcmp(type, "Reject"))
         rc = on_accept_reject(d, act, &lc.actor, !strcmp(type, "Accept"), &outcome);
-    else if (is_type(type, content)) {
+    else {
         inbox_status hst = INBOX_ACCEPTED;
         char hreason[300] = "";
-        int h = have_hooks && hooks.content
-                    ? hooks.content(hooks.ud, d, act, type, &lc.actor, req->body, &hst, hreason,
-                                    sizeof hreason)
-                    : 0;
+        int h = 0;
+        for (int hi = 0; hi < nhooks && h == 0; hi++)
+            if (hooks[hi].content)
+                h = hooks[hi].content(hooks[hi].ud, d, act, type, &lc.actor, req->body, &hst,
+                                      hreason, sizeof hreason);
         if (h == 1 && hst != INBOX_ACCEPTED && hst != INBOX_IGNORED) {
             /* Refused by the role's rules: nothing of it is kept. */
             db_rollback(d);
@@ -555,10 +573,13 @@ inbox_status inbox_receive(db *d, const fed_ctx *ctx, const inbox_request *req, 
             st = finish(res, hst, hst == INBOX_IGNORED ? C_IGNORED : C_ACCEPTED, "%s", hreason);
             goto out;
         }
-        rc = h < 0 ? -1 : on_content(d, act, type, &lc.actor, req->body, &outcome);
+        if (h < 0)
+            rc = -1;
+        else if (is_type(type, content))
+            rc = on_content(d, act, type, &lc.actor, req->body, &outcome);
+        else
+            outcome = "ignored: this activity type is not handled";
     }
-    else
-        outcome = "ignored: this activity type is not handled";
     if (rc == 0)
         set_outcome(d, id, outcome);
     if (rc || db_commit(d)) {

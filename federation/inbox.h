@@ -54,17 +54,26 @@ typedef struct inbox_hooks {
      * the key is not pinned (normal lookup with fetching); -1 on error. A
      * pinned actor's key is never fetched. */
     int (*pinned)(void *ud, db *d, const char *key_id, remote_actor *out);
-    /* Called for Create/Update/Delete/Announce inside the inbox transaction,
+    /* Called for every other activity type inside the inbox transaction,
      * after every signature and proof check. Returns 1 when handled (status
      * and reason set), 0 to continue with the generic handling, -1 on a
      * storage error. */
     int (*content)(void *ud, db *d, const json_t *act, const char *type, const remote_actor *who,
                    const char *raw, inbox_status *status, char *reason, size_t reasonlen);
     void *ud;
+    /* Position in the chain: hooks run by ascending order until one
+     * returns non-zero. Features that handle their own object types (comments,
+     * group posts) use small numbers; catch-all role rules use large ones. */
+    int order;
 } inbox_hooks;
 
-/* Installs hooks (NULL removes them). */
+/* Replaces the whole chain with one set of hooks (NULL removes them all). */
 void inbox_set_hooks(const inbox_hooks *h);
+
+/* Adds one set of hooks to the chain; -1 when the chain is full. The content
+ * hook is called for every activity type except Follow, Undo, Accept and
+ * Reject, so a hook must return 0 for types it does not own. */
+int inbox_add_hooks(const inbox_hooks *h);
 
 /* Largest accepted activity (bytes). */
 #define INBOX_MAX_BODY (256 * 1024)

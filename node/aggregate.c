@@ -414,7 +414,12 @@ static int content_hook(void *ud, db *d, const json_t *act, const char *type,
                         char *reason, size_t rlen)
 {
     (void)ud;
-    (void)type;
+    static const char *const owned[] = {"Create", "Update", "Delete", "Announce", NULL};
+    bool mine = false;
+    for (int i = 0; owned[i]; i++)
+        mine = mine || !strcmp(type, owned[i]);
+    if (!mine)
+        return 0;
     district_row dr;
     if (!find_district(d, NULL, who->id, NULL, &dr)) {
         *status = INBOX_FORBIDDEN;
@@ -429,8 +434,12 @@ static int content_hook(void *ud, db *d, const json_t *act, const char *type,
 void agg_init(const fed_ctx *ctx)
 {
     actx = ctx;
-    inbox_hooks h = {pinned_hook, content_hook, NULL};
-    inbox_set_hooks(&h);
+    static bool hooked;
+    if (!hooked) {
+        inbox_hooks h = {pinned_hook, content_hook, NULL, 100};
+        inbox_add_hooks(&h);
+        hooked = true;
+    }
 }
 
 int agg_district_add(db *d, const char *code, const char *actor_url, char *fps, size_t fplen,
