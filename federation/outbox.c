@@ -31,7 +31,7 @@ int outbox_enqueue(db *d, const char *local, const char *activity_id, const char
     db_bind_int(st, ":now", (long long)time(NULL));
     int rc = db_exec_stmt(st);
     if (!rc && wake_fn)
-        wake_fn();
+        db_after_commit(d, wake_fn);
     return rc;
 }
 
@@ -71,7 +71,7 @@ int outbox_append(db *d, const fed_ctx *ctx, const json_t *activity)
     if (db_exec_stmt(st))
         goto out;
     if (wake_fn)
-        wake_fn();
+        db_after_commit(d, wake_fn);
     rc = 0;
 out:
     free(txt);

@@ -3,12 +3,16 @@
 #include "log.h"
 #include "schema.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define STMT_CACHE 64
+#define AFTER_COMMIT_MAX 8
 
 struct cached {
     char *sql;
@@ -20,7 +24,38 @@ struct db {
     sqlite3 *h;
     struct cached cache[STMT_CACHE];
     int ncache;
+    bool writing;                         /* holds the process write lock */
+    void (*after[AFTER_COMMIT_MAX])(void); /* run once after the next COMMIT */
+    int nafter;
 };
+
+/* Writers in one process queue on this mutex instead of on SQLite's busy
+ * handler, which sleeps in growing steps and wastes most of the time when
+ * many HTTP threads write at once. SQLite's own lock still guards against
+ * other processes (the CLI). A thread that already holds it through another
+ * connection does not take it again. */
+static pthread_mutex_t write_mu = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local int write_depth;
+
+static int write_lock(void)
+{
+    if (write_depth++ > 0)
+        return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 10; /* the same patience as the busy timeout */
+    if (pthread_mutex_timedlock(&write_mu, &ts) != 0) {
+        write_depth--;
+        return -1;
+    }
+    return 0;
+}
+
+static void write_unlock(void)
+{
+    if (write_depth > 0 && --write_depth == 0)
+        pthread_mutex_unlock(&write_mu);
+}
 
 static unsigned hash_str(const char *s)
 {
@@ -224,7 +259,38 @@ int db_exec_stmt(sqlite3_stmt *st)
 
 int db_begin(db *d)
 {
-    return sqlite3_exec(d->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    if (d->writing || write_lock())
+        return -1;
+    if (sqlite3_exec(d->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        write_unlock();
+        return -1;
+    }
+    d->writing = true;
+    d->nafter = 0;
+    return 0;
+}
+
+void db_after_commit(db *d, void (*fn)(void))
+{
+    if (sqlite3_get_autocommit(d->h)) {
+        fn(); /* not in a transaction: the change is already durable */
+        return;
+    }
+    for (int i = 0; i < d->nafter; i++)
+        if (d->after[i] == fn)
+            return;
+    if (d->nafter < AFTER_COMMIT_MAX)
+        d->after[d->nafter++] = fn;
+    else
+        fn(); /* never lose a wake-up; an early one only costs a poll */
+}
+
+static void end_write(db *d)
+{
+    if (d->writing) {
+        d->writing = false;
+        write_unlock();
+    }
 }
 
 int db_begin_read(db *d)
@@ -244,16 +310,27 @@ void db_end_read(db *d)
 
 int db_commit(db *d)
 {
-    return sqlite3_exec(d->h, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    if (sqlite3_exec(d->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        return -1; /* still in the transaction: the caller rolls back */
+    end_write(d);
+    int n = d->nafter;
+    d->nafter = 0;
+    for (int i = 0; i < n; i++)
+        d->after[i]();
+    return 0;
 }
 
 void db_rollback(db *d)
 {
     if (!sqlite3_get_autocommit(d->h))
         sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+    d->nafter = 0;
+    end_write(d);
 }
 
 static char *thread_path;
+static atomic_bool ckpt_running;
+static pthread_t ckpt_thread;
 static pthread_key_t thread_key;
 static pthread_once_t thread_once = PTHREAD_ONCE_INIT;
 
@@ -285,8 +362,53 @@ db *db_thread(void)
         log_event(LOG_ERROR, "db.open", "error", thread_path ? err : "no path", NULL);
         return NULL;
     }
+    if (atomic_load(&ckpt_running))
+        sqlite3_wal_autocheckpoint(d->h, 0); /* the checkpointer thread does it */
     pthread_setspecific(thread_key, d);
     return d;
+}
+
+/* Background WAL checkpoints: with the automatic checkpoint the writer that
+ * crosses 1,000 pages copies the WAL into the database inside its commit,
+ * while holding the write lock. A PASSIVE checkpoint from this thread never
+ * blocks writers or readers. */
+static void *ckpt_main(void *arg)
+{
+    db *d = arg;
+    while (atomic_load(&ckpt_running)) {
+        int nlog = 0, nckpt = 0;
+        sqlite3_wal_checkpoint_v2(d->h, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
+        struct timespec ts = {0, nlog > 4000 ? 20 * 1000000L : 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    db_close(d);
+    return NULL;
+}
+
+int db_checkpointer_start(const char *path)
+{
+    db *d = NULL;
+    char err[512];
+    if (atomic_load(&ckpt_running))
+        return 0;
+    if (db_open(path, &d, err, sizeof err)) {
+        log_event(LOG_ERROR, "db.checkpointer", "error", err, NULL);
+        return -1;
+    }
+    atomic_store(&ckpt_running, true);
+    if (pthread_create(&ckpt_thread, NULL, ckpt_main, d)) {
+        atomic_store(&ckpt_running, false);
+        db_close(d);
+        return -1;
+    }
+    return 0;
+}
+
+void db_checkpointer_stop(void)
+{
+    if (!atomic_exchange(&ckpt_running, false))
+        return;
+    pthread_join(ckpt_thread, NULL);
 }
 
 void db_thread_close_current(void)

@@ -47,6 +47,10 @@ int db_begin(db *d);
 int db_begin_read(db *d);
 void db_end_read(db *d);
 int db_commit(db *d);
+/* Runs fn once after the current write transaction commits (not at all when
+ * it rolls back); immediately when no transaction is open. For wake-ups of
+ * worker threads that must see the committed rows. */
+void db_after_commit(db *d, void (*fn)(void));
 void db_rollback(db *d);
 
 /* Per-thread connections for the server. db_thread_init sets the path once;
@@ -59,5 +63,11 @@ void db_thread_close_current(void);
 
 /* Online backup of the open database into the file dest (overwritten). */
 int db_backup(db *d, const char *dest, char *err, size_t errlen);
+
+/* Starts/stops a thread that checkpoints the WAL of path in the background;
+ * while it runs, connections from db_thread() do not checkpoint in their
+ * commits. */
+int db_checkpointer_start(const char *path);
+void db_checkpointer_stop(void);
 
 #endif

@@ -385,7 +385,10 @@ int http_serve(const http_server_opts *opts)
             return 2;
         }
     }
-    long threads = cfg->threads > 0 ? cfg->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    /* Twice the cores, at least 4: an inbox request may wait on a remote key
+     * fetch, and a waiting thread must not stall the readers. */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    long threads = cfg->threads > 0 ? cfg->threads : (2 * ncpu < 4 ? 4 : 2 * ncpu);
     if (threads < 1)
         threads = 1;
 

@@ -223,6 +223,8 @@ static bool serve_state;
 
 static void serve_started(void)
 {
+    if (db_checkpointer_start(serve_db_path))
+        log_event(LOG_ERROR, "db.checkpointer_failed", NULL);
     if (ap_start_delivery(serve_db_path))
         log_event(LOG_ERROR, "delivery.start_failed", NULL);
     if (serve_state && agg_start(serve_db_path, serve_sync_interval))
@@ -234,6 +236,7 @@ static void serve_stopped(void)
     if (serve_state)
         agg_stop();
     ap_stop_delivery();
+    db_checkpointer_stop();
     db_thread_close_current();
 }
 

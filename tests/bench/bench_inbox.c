@@ -66,7 +66,7 @@ static const char *opt_dinet;
 static long opt_n = 30000;
 static int opt_conc = 32;
 static int opt_sign_threads;
-static int opt_node_threads; /* 0: the node's default (one per core) */
+static int opt_node_threads; /* 0: the node's default */
 static long opt_max_seconds = 600;
 static const char *opt_perf;
 static bool opt_keep;
@@ -1117,8 +1117,8 @@ int main(int argc, char **argv)
     if (opt_node_threads > 0)
         snprintf(ntdesc, sizeof ntdesc, "%d (--threads)", opt_node_threads);
     else
-        snprintf(ntdesc, sizeof ntdesc, "%ld (default: one per core)",
-                 sysconf(_SC_NPROCESSORS_ONLN));
+        snprintf(ntdesc, sizeof ntdesc, "%ld (default: twice the cores, at least 4)",
+                 2 * sysconf(_SC_NPROCESSORS_ONLN) < 4 ? 4 : 2 * sysconf(_SC_NPROCESSORS_ONLN));
     printf("inbox ingestion: %ld activities, concurrency %d, node HTTP threads %s\n", opt_n,
            opt_conc, ntdesc);
     printf("  pre-signing:   %.1f s (%.0f activities/s)\n", sign_s, (double)opt_n / sign_s);

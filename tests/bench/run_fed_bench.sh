@@ -18,7 +18,7 @@
 #   --runs N           runs per benchmark (default 2)
 #   --n N              activities in the inbox benchmark (default 30000)
 #   --concurrency C    parallel inbox POSTs (default 32)
-#   --node-threads T   the node's HTTP threads (dinet serve --threads; default: one per core)
+#   --node-threads T   the node's HTTP threads (dinet serve --threads; default: the node's)
 #   --only NAME        run only "inbox" or "fanout"
 #   --perf             profile the node during the first inbox run (perf record, DWARF call
 #                      graphs) and print where its time goes; data kept in build/bench/
