@@ -24,6 +24,7 @@
 #include <time.h>
 
 static const fed_ctx *actx;
+static char *worker_path; /* the database of the background sync, when it runs */
 
 /* Rejections cannot be counted in the database: the transaction that would
  * count them is rolled back. They are counted here per district. */
@@ -588,27 +589,71 @@ static void set_sync_state(db *d, const char *code, const char *cursor, const ch
 
 /* Ingests one page of activities in one transaction; *last gets the id of
  * the last one. Returns how many were accepted. */
+/* The record version an outbox item carries and its object id; -1 when the
+ * item is not a record change (a key rotation, an Announce). */
+static long long item_version(const json_t *it, const char **oid)
+{
+    const json_t *obj = json_object_get(it, "object");
+    *oid = sget(obj, "id");
+    const json_t *v = json_object_get(json_object_get(obj, "record"), "version");
+    return *oid && json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
+/* Ingests one outbox page. Within a page only the newest version of each
+ * record is applied: the older ones are superseded and would be ignored as
+ * "not newer" anyway, after costing a proof check, a render and an Announce
+ * each (a district that was edited while the state was down sends many).
+ * Proofs are checked before the write transaction, so that another
+ * district's page can be written meanwhile; an item whose proof does not
+ * verify with the current key is checked again inside (retired keys,
+ * rejection with a reason). */
 static int ingest_page(db *d, district_row *dr, const json_t *items, char *last, size_t lastlen)
 {
-    int total = 0;
-    if (db_begin(d))
+    size_t n = json_array_size(items);
+    if (n == 0)
         return 0;
-    size_t i;
-    json_t *it;
-    json_array_foreach(items, i, it)
-    {
+    signed char *state = calloc(n, 1); /* 0 skip, 1 check proof in txn, 2 verified */
+    if (!state)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *oid;
+        long long v = item_version(json_array_get(items, i), &oid);
+        state[i] = 1;
+        for (size_t j = i + 1; v >= 0 && j < n; j++) {
+            const char *ojd;
+            long long vj = item_version(json_array_get(items, j), &ojd);
+            if (vj >= v && !strcmp(oid, ojd)) {
+                state[i] = 0; /* a later item of this page is at least as new */
+                break;
+            }
+        }
+        const json_t *it = json_array_get(items, i);
+        const char *vm = state[i] ? proof_verification_method(it) : NULL;
+        if (vm && !strcmp(vm, dr->ed_key_id) && proof_verify(it, dr->ed_pk, NULL, 0) == 0)
+            state[i] = 2;
+    }
+    int total = 0;
+    if (db_begin(d)) {
+        free(state);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const json_t *it = json_array_get(items, i);
+        if (sget(it, "id") && last)
+            snprintf(last, lastlen, "%s", sget(it, "id"));
+        if (!state[i])
+            continue;
         char *raw = json_dumps(it, JSON_COMPACT);
         inbox_status st;
         char reason[300];
-        if (raw && ingest(d, dr, it, raw, true, &st, reason, sizeof reason) == 1 &&
+        if (raw && ingest(d, dr, it, raw, state[i] == 1, &st, reason, sizeof reason) == 1 &&
             st == INBOX_ACCEPTED)
             total++;
         free(raw);
-        if (sget(it, "id") && last)
-            snprintf(last, lastlen, "%s", sget(it, "id"));
     }
     if (db_commit(d))
         db_rollback(d);
+    free(state);
     return total;
 }
 
@@ -840,6 +885,37 @@ static int sync_one(db *d, const char *code)
     return n;
 }
 
+#define SYNC_THREADS 3
+
+typedef struct sync_job {
+    int nc;
+    char (*codes)[8];
+    atomic_int next;
+    atomic_int total;
+} sync_job;
+
+static void sync_codes(db *d, sync_job *job)
+{
+    for (int i; (i = atomic_fetch_add(&job->next, 1)) < job->nc;) {
+        int n = sync_one(d, job->codes[i]);
+        if (n > 0)
+            atomic_fetch_add(&job->total, n);
+    }
+}
+
+static void *sync_thread(void *arg)
+{
+    db *d = NULL;
+    char err[512];
+    if (db_open(worker_path, &d, err, sizeof err)) {
+        log_event(LOG_ERROR, "aggregate.db", "error", err, NULL);
+        return NULL;
+    }
+    sync_codes(d, arg);
+    db_close(d);
+    return NULL;
+}
+
 int agg_sync(db *d, const char *code)
 {
     if (code)
@@ -850,13 +926,19 @@ int agg_sync(db *d, const char *code)
     while (st && nc < MAXD && sqlite3_step(st) == SQLITE_ROW)
         snprintf(codes[nc++], sizeof codes[0], "%s", col(st, 0));
     db_done(st);
-    int total = 0;
-    for (int i = 0; i < nc; i++) {
-        int n = sync_one(d, codes[i]);
-        if (n > 0)
-            total += n;
-    }
-    return total;
+    sync_job job = {.nc = nc, .codes = codes};
+    pthread_t extra[SYNC_THREADS - 1];
+    int started = 0;
+    /* Districts are synced in parallel: while one thread waits for a page or
+     * verifies proofs, another writes. The extra threads open their own
+     * connections; the CLI (no worker path) syncs one after the other. */
+    for (int t = 0; worker_path && t < SYNC_THREADS - 1 && t < nc - 1; t++)
+        if (pthread_create(&extra[started], NULL, sync_thread, &job) == 0)
+            started++;
+    sync_codes(d, &job);
+    for (int t = 0; t < started; t++)
+        pthread_join(extra[t], NULL);
+    return atomic_load(&job.total);
 }
 
 json_t *agg_district_list(db *d)
@@ -905,7 +987,6 @@ static pthread_t worker;
 static bool running;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static char *worker_path;
 static long interval = 300;
 static bool kick;
 
