@@ -159,6 +159,8 @@ int config_set(config *c, const char *key, const char *v, char *err, size_t errl
         }
         return set_str(c->allow_private, sizeof c->allow_private, key, v, err, errlen);
     }
+    if (!strcmp(key, "map_geojson"))
+        return set_str(c->map_geojson, sizeof c->map_geojson, key, v, err, errlen);
     if (!strcmp(key, "sync_interval")) {
         char *end;
         errno = 0;
@@ -281,6 +283,8 @@ int config_save(const config *c)
                c->sync_interval);
     if (c->allow_private[0])
         buf_printf(&b, "allow_private = %s\n", c->allow_private);
+    if (c->map_geojson[0])
+        buf_printf(&b, "map_geojson = %s\n", c->map_geojson);
     char path[1200];
     config_path(c, "dinet.conf", path, sizeof path);
     int rc = b.oom ? -1 : util_write_file(path, b.p, b.len, 0640);

@@ -20,6 +20,7 @@ typedef struct config {
     bool manual_approve; /* hold incoming Follows for approval */
     long retry_base_ms;  /* first delivery retry delay (tests lower it) */
     long sync_interval;  /* state: seconds between district reconciliations */
+    char map_geojson[1024]; /* portal map: district boundaries (GeoJSON); "" = tile map */
 } config;
 
 /* Fills c with defaults (no data dir, role district, listen 127.0.0.1:8080). */

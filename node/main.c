@@ -268,6 +268,15 @@ static int cmd_serve(int argc, char **argv)
     pagecache_init(serve_db_path);
     if (ap_init(&cfg, err, sizeof err))
         return fail("serve", err);
+    if (cfg.map_geojson[0]) {
+        char mpath[1200];
+        if (cfg.map_geojson[0] == '/')
+            snprintf(mpath, sizeof mpath, "%s", cfg.map_geojson);
+        else
+            config_path(&cfg, cfg.map_geojson, mpath, sizeof mpath);
+        if (pt_map_load(mpath, err, sizeof err))
+            return fail("serve", err);
+    }
     serve_state = !strcmp(cfg.role, "state");
     serve_sync_interval = cfg.sync_interval;
     if (serve_state)

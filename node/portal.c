@@ -262,7 +262,7 @@ static void state_map(pctx *c)
     pt_out(c, "<div id=\"karte\" class=\"split\"><figure class=\"map\">");
     pt_svg_tile_map(c, text, cls, NULL, true);
     pt_out(c, "<figcaption><span class=\"map-caption\">");
-    pt_esc(c, pt_msg(c, "map.caption"));
+    pt_esc(c, pt_msg(c, pt_map_geojson() ? "map.caption_geo" : "map.caption"));
     pt_out(c, " ");
     pt_esc(c, figure_label);
     if (field) {

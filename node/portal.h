@@ -40,6 +40,11 @@ extern const http_route portal_routes[];
 void portal_record_page(http_req *req, http_resp *resp, rec_kind kind, const json_t *doc,
                         bool gone);
 
+/* Loads the operator's district boundaries (config key map_geojson) for the
+ * start page's map; "" keeps the schematic tile map. Call before serving.
+ * Returns -1 with err naming the file and the problem. */
+int pt_map_load(const char *path, char *err, size_t errlen);
+
 /* A 404 page in the portal's frame, for browsers asking for a record that
  * does not exist (optional: ap.c answers with a problem document otherwise). */
 void portal_not_found(http_req *req, http_resp *resp);

@@ -101,10 +101,11 @@ static const char portal_css[] =
     /* the tile map */
     ".tilemap{width:100%;max-width:34rem;height:auto;display:block}\n"
     ".map-small .tilemap{max-width:22rem}\n"
-    ".tilemap rect{stroke:#1a1a1a;stroke-width:1}\n"
+    ".tilemap rect,.tilemap path{stroke:#1a1a1a;stroke-width:1;stroke-linejoin:round}\n"
     ".tilemap .c0{stroke-dasharray:5 3}\n"
-    ".tilemap .tile-hl rect{stroke-width:4}\n"
-    ".tilemap a:hover rect{stroke-width:3}\n"
+    ".tilemap .tile-hl rect,.tilemap .tile-hl path{stroke-width:4}\n"
+    ".tilemap a:hover rect,.tilemap a:hover path{stroke-width:3}\n"
+    ".geomap .gval{text-anchor:middle;font-size:11px}\n"
     ".tname{font-size:13px;font-weight:600}\n"
     ".tval{font-size:20px;font-weight:700;text-anchor:end}\n"
     ".t-dark{fill:#1a1a1a}.t-light{fill:#fff}\n"
@@ -219,7 +220,7 @@ static const char portal_css[] =
     "--brand2:#000;--line:#000;--rule:#000;--soft:#fff}a{text-decoration-thickness:2px}"
     ".card,.keyfigs div,.filters{border:2px solid #000}}\n"
     "@media (forced-colors:active){.badge,.tag{border:1px solid CanvasText}"
-    ".bar-fg,.b-value{fill:Highlight}.tilemap rect{stroke:CanvasText}"
+    ".bar-fg,.b-value{fill:Highlight}.tilemap rect,.tilemap path{stroke:CanvasText}"
     ".sbar rect{stroke:CanvasText;stroke-width:.5}}\n"
     "@media (prefers-reduced-motion:reduce){*{scroll-behavior:auto!important}}\n"
     /* print: A4 with page numbers in the page margin boxes */

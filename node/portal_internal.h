@@ -164,6 +164,8 @@ void pt_search_form(pctx *c, const char *q, bool big);
  * code drawn emphasised, or NULL. links: tiles link to the district pages
  * (out of the tab order: the table beside the map has the same links). */
 void pt_svg_tile_map(pctx *c, char text[][32], const int *cls, const char *highlight, bool links);
+/* Whether the map shows real boundaries (map_geojson) instead of tiles. */
+bool pt_map_geojson(void);
 /* A stacked bar of status counts (decorative: the numbers are in text). */
 void pt_svg_status_bar(pctx *c, const long long counts[PORTAL_STATUSES]);
 /* One indicator as a bar chart (role=img with title and description) and

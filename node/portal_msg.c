@@ -210,6 +210,7 @@ static msg msgs[] = {
     {"figure.show", "Karte zeigen", "Show map"},
     {"map.caption", "Schematische Karte, eine Kachel je Kreis, gefärbt nach:",
      "Schematic map, one tile per district, coloured by:"},
+    {"map.caption_geo", "Karte der Kreise, gefärbt nach:", "Map of the districts, coloured by:"},
     {"map.table_hint", "Die Tabelle enthält dieselben Zahlen.",
      "The table holds the same numbers."},
     {"map.legend", "Legende", "Legend"},

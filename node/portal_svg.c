@@ -3,11 +3,18 @@
  * sheet (the CSP allows no inline styles); every chart has its numbers in
  * text or a table next to it. */
 #include "portal_internal.h"
+#include "portal.h"
 #include "district.h"
 
+#include "log.h"
+#include "util.h"
+
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* One tile per district, placed roughly where it lies: the Altmark in the
  * north, Magdeburg in the centre, the Harz in the west, Wittenberg in the
@@ -38,8 +45,295 @@ static const struct tile {
 #define TH 74
 #define GAP 6
 
+/* ---- real boundaries from an operator's GeoJSON file ----------------------
+ *
+ * Loaded once before the server starts, read-only afterwards. Each district's
+ * polygons become one SVG path in a viewBox MAP_W wide, projected
+ * equirectangularly with the longitude scaled by cos(mean latitude), which
+ * is close enough for a state of this size. Points closer than half a unit
+ * to the previous one are dropped, so a detailed file stays small in pages. */
+#define MAP_W 530
+#define MAP_MAX_BYTES (32L * 1024 * 1024)
+
+static struct geo {
+    char code[8];
+    char *path;     /* SVG path data */
+    double lx, ly;  /* label position: centre of the largest ring's box */
+    double larea;
+} geo[16];
+static int ngeo;
+static int map_h;
+
+static const char *feature_code(const json_t *props)
+{
+    static const char *const keys[] = {"code", "district", "ags", "AGS", "RS", "rs",
+                                       "krs", "KRS", "kreisschluessel", NULL};
+    for (int i = 0; keys[i]; i++) {
+        const json_t *v = json_object_get(props, keys[i]);
+        static _Thread_local char num[32];
+        const char *s = NULL;
+        if (json_is_string(v))
+            s = json_string_value(v);
+        else if (json_is_integer(v)) {
+            snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+            s = num;
+        }
+        if (!s || strlen(s) < 5)
+            continue;
+        /* A Regionalschlüssel (12 digits) or AGS (8) starts with the code. */
+        for (int k = 0; district_all()[k].code; k++) {
+            const char *dc = district_all()[k].code;
+            if (strlen(dc) == 5 && !strncmp(s, dc, 5))
+                return dc;
+        }
+    }
+    return NULL;
+}
+
+typedef struct bbox {
+    double x0, y0, x1, y1;
+} bbox;
+
+/* Calls fn for every ring of a Polygon or MultiPolygon geometry. */
+static int each_ring(const json_t *geom, int (*fn)(const json_t *ring, void *), void *ud)
+{
+    const char *type = json_string_value(json_object_get(geom, "type"));
+    const json_t *coords = json_object_get(geom, "coordinates");
+    if (!type || !json_is_array(coords))
+        return -1;
+    size_t i, j;
+    const json_t *poly, *ring;
+    if (!strcmp(type, "Polygon")) {
+        json_array_foreach(coords, i, ring) if (fn(ring, ud)) return -1;
+        return 0;
+    }
+    if (!strcmp(type, "MultiPolygon")) {
+        json_array_foreach(coords, i, poly)
+        {
+            if (!json_is_array(poly))
+                return -1;
+            json_array_foreach(poly, j, ring) if (fn(ring, ud)) return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+static bool lonlat(const json_t *pt, double *lon, double *lat)
+{
+    const json_t *a = json_array_get(pt, 0), *b = json_array_get(pt, 1);
+    if (!json_is_number(a) || !json_is_number(b))
+        return false;
+    *lon = json_number_value(a);
+    *lat = json_number_value(b);
+    return *lon >= -180 && *lon <= 180 && *lat >= -90 && *lat <= 90;
+}
+
+static int ring_bbox(const json_t *ring, void *ud)
+{
+    bbox *b = ud;
+    size_t i;
+    const json_t *pt;
+    if (!json_is_array(ring) || json_array_size(ring) < 3)
+        return -1;
+    json_array_foreach(ring, i, pt)
+    {
+        double lon, lat;
+        if (!lonlat(pt, &lon, &lat))
+            return -1;
+        b->x0 = fmin(b->x0, lon);
+        b->x1 = fmax(b->x1, lon);
+        b->y0 = fmin(b->y0, lat);
+        b->y1 = fmax(b->y1, lat);
+    }
+    return 0;
+}
+
+typedef struct proj {
+    bbox all;
+    double kx, scale;
+    buf *out;
+    struct geo *g;
+} proj;
+
+static int ring_path(const json_t *ring, void *ud)
+{
+    proj *p = ud;
+    size_t i;
+    const json_t *pt;
+    double px = 0, py = 0, rx0 = 1e9, ry0 = 1e9, rx1 = -1e9, ry1 = -1e9;
+    int n = 0;
+    json_array_foreach(ring, i, pt)
+    {
+        double lon, lat;
+        lonlat(pt, &lon, &lat);
+        double x = (lon - p->all.x0) * p->kx * p->scale, y = (p->all.y1 - lat) * p->scale;
+        rx0 = fmin(rx0, x), rx1 = fmax(rx1, x), ry0 = fmin(ry0, y), ry1 = fmax(ry1, y);
+        if (n && fabs(x - px) < 0.5 && fabs(y - py) < 0.5 && i + 1 < json_array_size(ring))
+            continue;
+        buf_printf(p->out, "%s%.1f %.1f", n ? "L" : "M", x, y);
+        px = x, py = y, n++;
+    }
+    buf_printf(p->out, "Z");
+    double area = (rx1 - rx0) * (ry1 - ry0);
+    if (area > p->g->larea) {
+        p->g->larea = area;
+        p->g->lx = (rx0 + rx1) / 2;
+        p->g->ly = (ry0 + ry1) / 2;
+    }
+    return 0;
+}
+
+static void map_free(void)
+{
+    for (int i = 0; i < ngeo; i++)
+        free(geo[i].path);
+    ngeo = 0;
+}
+
+int pt_map_load(const char *path, char *err, size_t errlen)
+{
+    map_free();
+    if (!path || !*path)
+        return 0;
+    size_t len = 0;
+    struct stat st;
+    char *txt = stat(path, &st) == 0 && st.st_size <= MAP_MAX_BYTES ? util_read_file(path, &len)
+                                                                     : NULL;
+    if (!txt) {
+        snprintf(err, errlen, "map_geojson: cannot read %s (at most 32 MiB)", path);
+        return -1;
+    }
+    json_error_t je;
+    json_t *doc = json_loadb(txt, len, 0, &je);
+    free(txt);
+    const json_t *features = json_object_get(doc, "features");
+    if (!doc || !json_is_array(features)) {
+        snprintf(err, errlen, "map_geojson: %s is not a GeoJSON FeatureCollection%s%s", path,
+                 doc ? "" : ": ", doc ? "" : je.text);
+        json_decref(doc);
+        return -1;
+    }
+    bbox all = {1e9, 1e9, -1e9, -1e9};
+    const char *codes[32];
+    const json_t *geoms[32];
+    int n = 0;
+    size_t i;
+    const json_t *f;
+    json_array_foreach(features, i, f)
+    {
+        const char *code = feature_code(json_object_get(f, "properties"));
+        if (!code)
+            continue; /* other areas in the file (neighbouring states) */
+        bool dup = false;
+        for (int k = 0; k < n; k++)
+            dup = dup || !strcmp(codes[k], code);
+        const json_t *g = json_object_get(f, "geometry");
+        if (dup || n == 32 || each_ring(g, ring_bbox, &all)) {
+            snprintf(err, errlen,
+                     "map_geojson: feature %zu (district %s): %s", i, code,
+                     dup ? "the district appears twice"
+                         : "the geometry must be a Polygon or MultiPolygon of [longitude, "
+                           "latitude] positions");
+            json_decref(doc);
+            return -1;
+        }
+        codes[n] = code;
+        geoms[n++] = g;
+    }
+    if (n == 0) {
+        snprintf(err, errlen,
+                 "map_geojson: no feature of %s names a district of Sachsen-Anhalt (property "
+                 "code, ags or RS with the Kreisschlüssel, e.g. 15003)",
+                 path);
+        json_decref(doc);
+        return -1;
+    }
+    double kx = cos((all.y0 + all.y1) / 2 * M_PI / 180);
+    double wdeg = (all.x1 - all.x0) * kx, hdeg = all.y1 - all.y0;
+    if (wdeg <= 0 || hdeg <= 0) {
+        snprintf(err, errlen, "map_geojson: the districts' area in %s is empty", path);
+        json_decref(doc);
+        return -1;
+    }
+    proj p = {all, kx, MAP_W / wdeg, NULL, NULL};
+    map_h = (int)ceil(hdeg * p.scale);
+    for (int k = 0; k < n; k++) {
+        buf b;
+        buf_init(&b);
+        struct geo *g = &geo[ngeo];
+        memset(g, 0, sizeof *g);
+        snprintf(g->code, sizeof g->code, "%s", codes[k]);
+        p.out = &b;
+        p.g = g;
+        each_ring(geoms[k], ring_path, &p);
+        if (b.oom) {
+            buf_free(&b);
+            json_decref(doc);
+            snprintf(err, errlen, "map_geojson: out of memory");
+            return -1;
+        }
+        g->path = buf_take(&b);
+        ngeo++;
+    }
+    json_decref(doc);
+    char nd[8];
+    snprintf(nd, sizeof nd, "%d", ngeo);
+    log_event(LOG_INFO, "portal.map_loaded", "file", path, "districts", nd, NULL);
+    return 0;
+}
+
+bool pt_map_geojson(void)
+{
+    return ngeo > 0;
+}
+
+static void geo_map(pctx *c, char text[][32], const int *cls, const char *highlight, bool links)
+{
+    pt_outf(c,
+            "<svg class=\"tilemap geomap\" viewBox=\"0 0 %d %d\" aria-hidden=\"true\" "
+            "focusable=\"false\">",
+            MAP_W, map_h);
+    const district *all = district_all();
+    for (int t = 0; t < ngeo; t++) {
+        int i = -1;
+        for (int k = 0; all[k].code; k++)
+            if (!strcmp(all[k].code, geo[t].code))
+                i = k;
+        if (i < 0)
+            continue;
+        int k = cls[i] < 0 ? 0 : cls[i] > 5 ? 5 : cls[i];
+        if (links) {
+            pt_out(c, "<a href=\"");
+            pt_hreff(c, "/kreise/%s", geo[t].code);
+            pt_out(c, "\" tabindex=\"-1\">");
+        }
+        pt_out(c, "<g class=\"tile");
+        if (highlight && !strcmp(highlight, geo[t].code))
+            pt_out(c, " tile-hl");
+        pt_out(c, "\"><title>");
+        pt_esc(c, all[i].name);
+        if (text[i][0]) {
+            pt_out(c, ": ");
+            pt_esc(c, text[i]);
+        }
+        pt_outf(c, "</title><path class=\"c%d\" d=\"%s\"/>", k, geo[t].path);
+        pt_outf(c, "<text class=\"%s tval gval\" x=\"%.1f\" y=\"%.1f\">",
+                k >= 4 ? "t-light" : "t-dark", geo[t].lx, geo[t].ly);
+        pt_esc(c, text[i][0] ? text[i] : "–");
+        pt_out(c, "</text></g>");
+        if (links)
+            pt_out(c, "</a>");
+    }
+    pt_out(c, "</svg>");
+}
+
 void pt_svg_tile_map(pctx *c, char text[][32], const int *cls, const char *highlight, bool links)
 {
+    if (ngeo) {
+        geo_map(c, text, cls, highlight, links);
+        return;
+    }
     int w = 4 * (TW + GAP) - GAP, h = 6 * (TH + GAP) - GAP;
     pt_outf(c,
             "<svg class=\"tilemap\" viewBox=\"0 0 %d %d\" aria-hidden=\"true\" "
