@@ -3,6 +3,7 @@
 #include "ap.h"
 #include "as2.h"
 #include "outbox.h"
+#include "pagecache.h"
 #include "api.h"
 #include "district.h"
 #include "inbox.h"
@@ -1122,7 +1123,36 @@ static void progress_stats(db *d, json_t *into, const char *group_sql, const cha
     db_done(st);
 }
 
+static json_t *compute_stats(db *d);
+
+/* The figures change only with the records: the last result is kept with
+ * the page cache's stamp and copied while nothing was written. */
+static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
+static json_t *stats_memo;
+static pagecache_stamp stats_stamp;
+
 json_t *agg_stats(db *d)
+{
+    pagecache_stamp now;
+    pagecache_stamp_now(&now);
+    pthread_mutex_lock(&stats_mu);
+    json_t *copy = stats_memo && !memcmp(&now, &stats_stamp, sizeof now)
+                       ? json_deep_copy(stats_memo)
+                       : NULL;
+    pthread_mutex_unlock(&stats_mu);
+    if (copy)
+        return copy;
+    json_t *fresh = compute_stats(d);
+    json_t *keep = fresh ? json_deep_copy(fresh) : NULL;
+    pthread_mutex_lock(&stats_mu);
+    json_decref(stats_memo);
+    stats_memo = keep;
+    stats_stamp = now;
+    pthread_mutex_unlock(&stats_mu);
+    return fresh;
+}
+
+static json_t *compute_stats(db *d)
 {
     json_t *state = json_object(), *districts = json_object(), *fields = json_object();
     bool in_read = db_begin_read(d) == 0;

@@ -264,7 +264,9 @@ static void list_records(http_req *req, http_resp *resp, rec_kind kind, const ch
     resp->ctype = "application/json; charset=utf-8";
     /* Lists are the hottest public read; serve them from the page cache
      * while nothing has been written since they were rendered. */
-    pagecache_blob *hit = pagecache_get(req->target);
+    pagecache_stamp stamp;
+    bool claimed;
+    pagecache_blob *hit = pagecache_get_or_claim(req->target, &stamp, &claimed);
     if (hit) {
         resp->status = 200;
         resp->ext = pagecache_blob_data(hit);
@@ -273,13 +275,13 @@ static void list_records(http_req *req, http_resp *resp, rec_kind kind, const ch
         resp->ext_cls = hit;
         return;
     }
-    pagecache_stamp stamp;
-    pagecache_stamp_now(&stamp);
     rec_status rs = record_list(req->db, kind, &f, &resp->body, &errors);
     if (rs == REC_OK) {
         resp->status = 200;
         pagecache_put(req->target, resp->body.p, resp->body.len, &stamp);
     } else {
+        if (claimed)
+            pagecache_release_claim(req->target);
         buf_free(&resp->body);
         if (rs == REC_INVALID)
             http_problem(resp, 400, "invalid-parameter", "Bad filter",

@@ -129,6 +129,24 @@ fail:
     return -1;
 }
 
+static void (*write_hook)(void);
+
+void db_set_write_hook(void (*fn)(void))
+{
+    write_hook = fn;
+}
+
+static int wal_committed(void *ud, sqlite3 *h, const char *name, int pages)
+{
+    (void)ud;
+    (void)h;
+    (void)name;
+    (void)pages;
+    if (write_hook)
+        write_hook();
+    return SQLITE_OK;
+}
+
 int db_open(const char *path, db **out, char *err, size_t errlen)
 {
     db *d = calloc(1, sizeof *d);
@@ -148,7 +166,8 @@ int db_open(const char *path, db **out, char *err, size_t errlen)
      * loses no committed transaction when the process dies (kill -9); only
      * an OS crash or power loss can roll back the last commits. */
     if (db_exec(d, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                   "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;")) {
+                   "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
+                   "PRAGMA mmap_size=1073741824;")) {
         snprintf(err, errlen, "%s: cannot configure database: %s", path, sqlite3_errmsg(d->h));
         db_close(d);
         return -1;
@@ -157,6 +176,10 @@ int db_open(const char *path, db **out, char *err, size_t errlen)
         db_close(d);
         return -1;
     }
+    /* The hook replaces SQLite's automatic checkpoint on this connection;
+     * it is only set in the server, whose checkpointer thread does that. */
+    if (write_hook)
+        sqlite3_wal_hook(d->h, wal_committed, NULL);
     *out = d;
     return 0;
 }
@@ -375,9 +398,14 @@ db *db_thread(void)
 static void *ckpt_main(void *arg)
 {
     db *d = arg;
+    int prev_log = -1, prev_ckpt = -1;
     while (atomic_load(&ckpt_running)) {
         int nlog = 0, nckpt = 0;
         sqlite3_wal_checkpoint_v2(d->h, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
+        if (nckpt > 0 && (nckpt != prev_ckpt || nlog != prev_log) && write_hook)
+            write_hook(); /* the database file changed, by us */
+        prev_log = nlog;
+        prev_ckpt = nckpt;
         struct timespec ts = {0, nlog > 4000 ? 20 * 1000000L : 200 * 1000000L};
         nanosleep(&ts, NULL);
     }

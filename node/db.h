@@ -70,4 +70,10 @@ int db_backup(db *d, const char *dest, char *err, size_t errlen);
 int db_checkpointer_start(const char *path);
 void db_checkpointer_stop(void);
 
+/* Calls fn after every commit on connections opened afterwards, and after
+ * background checkpoints (the server tells its response cache that the
+ * database files changed because of its own writes). Set once, before
+ * opening the server's connections; it replaces the automatic checkpoint. */
+void db_set_write_hook(void (*fn)(void));
+
 #endif

@@ -266,6 +266,7 @@ static int cmd_serve(int argc, char **argv)
     config_path(&cfg, "dinet.db", serve_db_path, sizeof serve_db_path);
     db_thread_init(serve_db_path);
     pagecache_init(serve_db_path);
+    db_set_write_hook(pagecache_own_write);
     if (ap_init(&cfg, err, sizeof err))
         return fail("serve", err);
     if (cfg.map_geojson[0]) {

@@ -45,9 +45,27 @@ typedef struct entry {
 
 static entry slots[SLOTS];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t done_cv = PTHREAD_COND_INITIALIZER;
 static atomic_ulong generation;
 static char wal_path[1200], db_path[1200];
 static bool enabled;
+
+/* Changes of the database files are attributed: after each commit of this
+ * process (and each checkpoint) the files' state is noted as our own, so
+ * only a state that is neither the last one seen nor our own counts as a
+ * change by another process (the CLI) and bumps foreign_gen. Without this,
+ * every inbox log line or delivery row written here would empty the cache,
+ * and a busy state node would render its start page for every request. */
+typedef struct files {
+    long long wal_mtime_ns, wal_size, db_mtime_ns;
+} files;
+static files own_files, seen_files;
+static unsigned long foreign_gen;
+
+/* Keys being rendered right now: other requests for them wait for the
+ * result instead of rendering the same page again. */
+#define INFLIGHT 16
+static char *inflight[INFLIGHT];
 
 void pagecache_init(const char *path)
 {
@@ -68,17 +86,48 @@ static long long mono_ns(void)
     return ns_of(&t);
 }
 
-void pagecache_stamp_now(pagecache_stamp *s)
+static void files_now(files *f)
 {
     struct stat st;
-    memset(s, 0, sizeof *s);
-    s->gen = atomic_load(&generation);
+    memset(f, 0, sizeof *f);
     if (stat(wal_path, &st) == 0) {
-        s->wal_mtime_ns = ns_of(&st.st_mtim);
-        s->wal_size = st.st_size;
+        f->wal_mtime_ns = ns_of(&st.st_mtim);
+        f->wal_size = st.st_size;
     }
     if (stat(db_path, &st) == 0)
-        s->db_mtime_ns = ns_of(&st.st_mtim);
+        f->db_mtime_ns = ns_of(&st.st_mtim);
+}
+
+void pagecache_own_write(void)
+{
+    if (!enabled)
+        return;
+    files f;
+    files_now(&f);
+    pthread_mutex_lock(&mu);
+    own_files = f;
+    seen_files = f;
+    pthread_mutex_unlock(&mu);
+}
+
+/* Under mu. */
+static void stamp_locked(pagecache_stamp *s)
+{
+    files f;
+    files_now(&f);
+    if (memcmp(&f, &seen_files, sizeof f) && memcmp(&f, &own_files, sizeof f))
+        foreign_gen++;
+    seen_files = f;
+    memset(s, 0, sizeof *s);
+    s->gen = atomic_load(&generation);
+    s->foreign = foreign_gen;
+}
+
+void pagecache_stamp_now(pagecache_stamp *s)
+{
+    pthread_mutex_lock(&mu);
+    stamp_locked(s);
+    pthread_mutex_unlock(&mu);
 }
 
 static unsigned hash(const char *s)
@@ -89,33 +138,97 @@ static unsigned hash(const char *s)
     return h;
 }
 
+/* Under mu: a new reference to key's valid entry, or NULL. */
+static pagecache_blob *lookup_locked(const char *key, const pagecache_stamp *now)
+{
+    entry *e = &slots[hash(key) % SLOTS];
+    if (e->key && strcmp(e->key, key) == 0 && memcmp(&e->stamp, now, sizeof *now) == 0 &&
+        mono_ns() - e->stored_ns < TTL_NS) {
+        atomic_fetch_add(&e->body->ref, 1);
+        return e->body;
+    }
+    return NULL;
+}
+
+static int inflight_find(const char *key)
+{
+    for (int i = 0; i < INFLIGHT; i++)
+        if (inflight[i] && !strcmp(inflight[i], key))
+            return i;
+    return -1;
+}
+
 pagecache_blob *pagecache_get(const char *key)
 {
     if (!enabled)
         return NULL;
     pagecache_stamp now;
-    pagecache_stamp_now(&now);
-    pagecache_blob *hit = NULL;
     pthread_mutex_lock(&mu);
-    entry *e = &slots[hash(key) % SLOTS];
-    if (e->key && strcmp(e->key, key) == 0 && memcmp(&e->stamp, &now, sizeof now) == 0 &&
-        mono_ns() - e->stored_ns < TTL_NS) {
-        hit = e->body;
-        atomic_fetch_add(&hit->ref, 1);
-    }
+    stamp_locked(&now);
+    pagecache_blob *hit = lookup_locked(key, &now);
     pthread_mutex_unlock(&mu);
     return hit;
 }
 
+pagecache_blob *pagecache_get_or_claim(const char *key, pagecache_stamp *stamp, bool *claimed)
+{
+    *claimed = false;
+    if (!enabled) {
+        memset(stamp, 0, sizeof *stamp);
+        return NULL;
+    }
+    pthread_mutex_lock(&mu);
+    long long deadline = mono_ns() + 5 * 1000000000LL;
+    for (;;) {
+        stamp_locked(stamp);
+        pagecache_blob *hit = lookup_locked(key, stamp);
+        if (hit) {
+            pthread_mutex_unlock(&mu);
+            return hit;
+        }
+        if (inflight_find(key) < 0 || mono_ns() >= deadline)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&done_cv, &mu, &ts);
+    }
+    for (int i = 0; i < INFLIGHT; i++)
+        if (!inflight[i]) {
+            inflight[i] = strdup(key);
+            *claimed = inflight[i] != NULL;
+            break;
+        }
+    pthread_mutex_unlock(&mu);
+    return NULL;
+}
+
+void pagecache_release_claim(const char *key)
+{
+    pthread_mutex_lock(&mu);
+    int i = inflight_find(key);
+    if (i >= 0) {
+        free(inflight[i]);
+        inflight[i] = NULL;
+    }
+    pthread_cond_broadcast(&done_cv);
+    pthread_mutex_unlock(&mu);
+}
+
 void pagecache_put(const char *key, const char *body, size_t len, const pagecache_stamp *s)
 {
-    if (!enabled || len > MAX_BODY)
+    if (!enabled)
         return;
-    char *k = strdup(key);
-    pagecache_blob *b = malloc(sizeof *b + len + 1);
+    char *k = len <= MAX_BODY ? strdup(key) : NULL;
+    pagecache_blob *b = k ? malloc(sizeof *b + len + 1) : NULL;
     if (!k || !b) {
         free(k);
         free(b);
+        pagecache_release_claim(key);
         return;
     }
     atomic_init(&b->ref, 1);
@@ -130,6 +243,12 @@ void pagecache_put(const char *key, const char *body, size_t len, const pagecach
     e->body = b;
     e->stamp = *s;
     e->stored_ns = mono_ns();
+    int i = inflight_find(key);
+    if (i >= 0) {
+        free(inflight[i]);
+        inflight[i] = NULL;
+    }
+    pthread_cond_broadcast(&done_cv);
     pthread_mutex_unlock(&mu);
 }
 

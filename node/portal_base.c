@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -413,7 +414,9 @@ void portal_cached_arg(http_req *req, http_resp *resp, const char *kind, void (*
 {
     char key[1100];
     snprintf(key, sizeof key, "portal|%s|%s", kind, req->target);
-    pagecache_blob *hit = pagecache_get(key);
+    pagecache_stamp st;
+    bool claimed;
+    pagecache_blob *hit = pagecache_get_or_claim(key, &st, &claimed);
     if (hit) {
         const char *data = pagecache_blob_data(hit);
         /* The content type is stored in front of the body. */
@@ -431,8 +434,6 @@ void portal_cached_arg(http_req *req, http_resp *resp, const char *kind, void (*
         http_set_header(resp, "Cache-Control", "public, max-age=30");
         return;
     }
-    pagecache_stamp st;
-    pagecache_stamp_now(&st);
     pctx c;
     pt_pc_init(&c, req, resp);
     c.arg = arg;
@@ -449,7 +450,11 @@ void portal_cached_arg(http_req *req, http_resp *resp, const char *kind, void (*
         buf_append(&k, resp->body.p, resp->body.len);
         if (!k.oom)
             pagecache_put(key, k.p, k.len, &st);
+        else if (claimed)
+            pagecache_release_claim(key);
         buf_free(&k);
+    } else if (claimed) {
+        pagecache_release_claim(key);
     }
     if (resp->status == 200)
         http_set_header(resp, "Cache-Control", "public, max-age=30");
@@ -729,7 +734,7 @@ bool pt_pd_title(pctx *c, const char *id, char *title, size_t tlen, char *dist, 
     "(CASE WHEN r.start_date IS NOT NULL AND r.end_date IS NOT NULL THEN "                         \
     "julianday(r.end_date) - julianday(r.start_date) + 1 END)"
 
-void pt_pd_figures_of(pctx *c, const char *term, const char *dcode, pd_figures *f)
+static void figures_query(pctx *c, const char *term, const char *dcode, pd_figures *f)
 {
     memset(f, 0, sizeof *f);
     sqlite3_stmt *st = db_stmt(
@@ -755,6 +760,107 @@ void pt_pd_figures_of(pctx *c, const char *term, const char *dcode, pd_figures *
         }
         db_done(st);
     }
+    f->mean = f->total ? sum / (double)f->total : -1;
+    f->weighted = w > 0 ? wsum / w : -1;
+}
+
+/* The figures of every (field or theme, district, status), summed in one
+ * pass and kept while the records do not change: the start page asks for
+ * the figures of each field, a field page for those of each district, and
+ * each query on its own scanned all measures. */
+typedef struct cube_row {
+    char term[12], district[8], status[16];
+    long long n;
+    double sum, wsum, w;
+} cube_row;
+
+static pthread_mutex_t cube_mu = PTHREAD_MUTEX_INITIALIZER;
+static cube_row *cube;
+static int ncube;
+static bool cube_valid;
+static pagecache_stamp cube_stamp;
+
+static cube_row *cube_build(db *d, int *n)
+{
+    static const char *const sql[] = {
+        "SELECT t.term, r.district, r.status, count(*), sum(r.progress), sum(r.progress * " WEIGHT
+        "), sum(" WEIGHT ") FROM records r JOIN record_terms t ON t.seq=r.seq WHERE "
+        "r.kind='measure' AND r.deleted IS NULL AND (t.term GLOB 'HF*' OR t.term GLOB 'QT*') "
+        "GROUP BY 1, 2, 3",
+        "SELECT '', r.district, r.status, count(*), sum(r.progress), sum(r.progress * " WEIGHT
+        "), sum(" WEIGHT ") FROM records r WHERE r.kind='measure' AND r.deleted IS NULL "
+        "GROUP BY 2, 3"};
+    int cap = 64;
+    cube_row *rows = malloc(sizeof *rows * (size_t)cap);
+    *n = 0;
+    bool in_read = db_begin_read(d) == 0;
+    for (int q = 0; rows && q < 2; q++) {
+        sqlite3_stmt *st = db_stmt(d, sql[q]);
+        while (st && sqlite3_step(st) == SQLITE_ROW) {
+            if (*n == cap) {
+                cube_row *more = realloc(rows, sizeof *rows * (size_t)(cap *= 2));
+                if (!more)
+                    break;
+                rows = more;
+            }
+            cube_row *r = &rows[(*n)++];
+            const char *t = (const char *)sqlite3_column_text(st, 0);
+            const char *di = (const char *)sqlite3_column_text(st, 1);
+            const char *s = (const char *)sqlite3_column_text(st, 2);
+            snprintf(r->term, sizeof r->term, "%s", t ? t : "");
+            /* NULL (a district node's own records) never equals a code. */
+            snprintf(r->district, sizeof r->district, "%s", di ? di : "\x01");
+            snprintf(r->status, sizeof r->status, "%s", s ? s : "");
+            r->n = sqlite3_column_int64(st, 3);
+            r->sum = sqlite3_column_double(st, 4);
+            r->wsum = sqlite3_column_double(st, 5);
+            r->w = sqlite3_column_double(st, 6);
+        }
+        db_done(st);
+    }
+    if (in_read)
+        db_end_read(d);
+    return rows;
+}
+
+void pt_pd_figures_of(pctx *c, const char *term, const char *dcode, pd_figures *f)
+{
+    if (term && strncmp(term, "HF", 2) && strncmp(term, "QT", 2)) {
+        figures_query(c, term, dcode, f);
+        return;
+    }
+    pagecache_stamp now;
+    pagecache_stamp_now(&now);
+    pthread_mutex_lock(&cube_mu);
+    if (!cube_valid || memcmp(&now, &cube_stamp, sizeof now)) {
+        int n = 0;
+        cube_row *rows = cube_build(c->req->db, &n);
+        free(cube);
+        cube = rows;
+        ncube = rows ? n : 0;
+        cube_valid = rows != NULL;
+        cube_stamp = now;
+    }
+    if (!cube_valid) {
+        pthread_mutex_unlock(&cube_mu);
+        figures_query(c, term, dcode, f);
+        return;
+    }
+    memset(f, 0, sizeof *f);
+    double sum = 0, wsum = 0, w = 0;
+    for (int i = 0; i < ncube; i++) {
+        const cube_row *r = &cube[i];
+        if (strcmp(r->term, term ? term : "") || (dcode && strcmp(r->district, dcode)))
+            continue;
+        for (int k = 0; k < PORTAL_STATUSES; k++)
+            if (!strcmp(r->status, portal_statuses[k]))
+                f->counts[k] += r->n;
+        f->total += r->n;
+        sum += r->sum;
+        wsum += r->wsum;
+        w += r->w;
+    }
+    pthread_mutex_unlock(&cube_mu);
     f->mean = f->total ? sum / (double)f->total : -1;
     f->weighted = w > 0 ? wsum / w : -1;
 }

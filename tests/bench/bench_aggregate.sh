@@ -27,6 +27,13 @@
 #          (detail=1). Prints changes/s = changes / convergence time.
 #          Goal: >= 2,000 changes/s, nothing missing.
 #
+# portal   (only with --only portal; issue #6) the districts create --portal-measures
+#          measures each (default 2,000: 28,000 in all) while the state runs; once the
+#          state has converged, wrk (-t2 -c32, --portal-seconds each, after a warm-up)
+#          measures the state's start page, a field-of-action page (HF3) and a measure
+#          page, each right after /healthz, and prints each page's share of /healthz
+#          from the same moment. Goal: the start page >= 30 %.
+#
 # --district-retry-ms sets retry_base_ms on the districts (default: the node's, 30 s);
 # 3600000 keeps their failed deliveries to the stopped state from coming back during the
 # measurement, so that the state catches up by backfill alone.
@@ -60,6 +67,9 @@ CHECK=0
 LIVE_SYNC_INTERVAL=10 # the state's sync_interval during the latency runs (demo.sh's)
 GOAL_P99_MS=500
 GOAL_RATE=2000
+PORTAL_MEASURES=2000 # per district, for --only portal
+PORTAL_SECONDS=10
+GOAL_PORTAL_PCT=30
 HOST=127.0.0.1
 
 usage() { sed -n '2,39p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
@@ -71,6 +81,8 @@ die() {
 while (($#)); do
     case $1 in
     --only) ONLY=${2:?}; shift ;;
+    --portal-measures) PORTAL_MEASURES=${2:?}; shift ;;
+    --portal-seconds) PORTAL_SECONDS=${2:?}; shift ;;
     --runs) RUNS=${2:?}; shift ;;
     --writes) WRITES=${2:?}; shift ;;
     --spread) SPREAD=${2:?}; shift ;;
@@ -91,7 +103,8 @@ while (($#)); do
     esac
     shift
 done
-[[ -z $ONLY || $ONLY == latency || $ONLY == catchup ]] || die "--only latency or --only catchup"
+[[ -z $ONLY || $ONLY == latency || $ONLY == catchup || $ONLY == portal ]] ||
+    die "--only latency, catchup or portal"
 [[ -z $DISTRICT_RETRY_MS || $DISTRICT_RETRY_MS =~ ^[0-9]+$ ]] || die "--district-retry-ms must be a number"
 for v in RUNS WRITES SPREAD POLL_MS CHANGES WRITE_SECONDS CONNS CONVERGE_TIMEOUT PERF_SECONDS; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "--${v,,} must be a whole number"
@@ -512,6 +525,37 @@ catchup_run() { # LABEL PERF(0/1)
     echo "catchup $label: $changes changes, converged in $(awk -v m="$conv_ms" 'BEGIN { printf "%.1f", m / 1000 }') s = $rate changes/s, $bad districts differ; write rate $(kv rate "$out.write")/s; load $la0 / $la1 / $la2" >>"$RESULTS"
     if ((bad)) || ((rate < GOAL_RATE)); then missed=1; fi
 }
+
+# ---- portal pages on a state with the whole network's measures ---------------------------
+
+wrk_rate() { # URL -> requests/s
+    wrk -t2 -c32 -d2s "$1" >/dev/null 2>&1 || true
+    wrk -t2 -c32 -d"${PORTAL_SECONDS}s" "$1" 2>/dev/null | awk '/^Requests\/sec/ { printf "%.0f", $2 }'
+}
+
+if [[ $ONLY == portal ]]; then
+    command -v wrk >/dev/null || die "wrk is needed (apt-get install wrk)"
+    total=$((14 * PORTAL_MEASURES))
+    echo
+    echo "== portal: the districts create $total measures while the state runs"
+    "$LOAD" bulk --targets "$WORK/targets" --changes "$total" --seconds 3600 --conns "$CONNS" \
+        --create-ratio 1 --seed 7 >"$WORK/portal.write" || echo "   (agg_load: some writes failed)"
+    echo "   wrote $(kv changes "$WORK/portal.write") measures in $(kv seconds "$WORK/portal.write") s; per district: $(kv per_district "$WORK/portal.write")"
+    fetch_district_hashes
+    wait_converged "$(now_ms)" "$CONVERGE_TIMEOUT" || die "the state did not converge"
+    have=$(curl -fsS "$SURL/api/v1/measures?limit=1" | jq -r .total)
+    mid=$(curl -fsS "$SURL/api/v1/measures?limit=1&field_of_action=HF3" | jq -r '.items[0].id')
+    echo "   the state holds $have measures (load $(loadavg)); measure page /measures/$mid"
+    for page in "/" "/handlungsfelder/HF3" "/measures/$mid"; do
+        h=$(wrk_rate "$SURL/healthz")
+        p=$(wrk_rate "$SURL$page")
+        pct=$(awk -v p="$p" -v h="$h" 'BEGIN { printf "%.0f", h ? 100 * p / h : 0 }')
+        line="portal $page: $p req/s vs /healthz $h req/s = $pct % (load $(loadavg))"
+        echo "   $line"
+        echo "$line" >>"$RESULTS"
+        if [[ $page == / ]] && ((pct < GOAL_PORTAL_PCT)); then missed=1; fi
+    done
+fi
 
 if [[ -z $ONLY || $ONLY == catchup ]]; then
     echo
