@@ -717,6 +717,14 @@ static int cmd_keys(int argc, char **argv)
     cli_args a;
     if (cli_parse("keys", argc - 1, argv + 1, opts, &a))
         return 2;
+    /* A running node keeps signing with the keys it loaded, while its
+     * followers (and the state, which pins them) switch to the new ones at
+     * once: everything it sent until a restart would be refused. So the node
+     * must be stopped; holding its lock also keeps it from starting now. */
+    char lock_err[1400];
+    if (cli_get(&a, "data") && restore_lock_serve(cli_get(&a, "data"), lock_err, sizeof lock_err))
+        return fail("keys", "the node is running: stop it (systemctl stop dinet), rotate, then "
+                            "start it again; it delivers the Update signed with the old keys");
     config cfg;
     db *d = NULL;
     if (open_node("keys", &a, &cfg, &d))
@@ -726,7 +734,7 @@ static int cmd_keys(int argc, char **argv)
     db_close(d);
     if (rc)
         return fail("keys", err);
-    puts("keys rotated; the Update of the actor is queued for every follower");
+    puts("keys rotated; start the node: it delivers the Update of the actor to every follower");
     return 0;
 }
 

@@ -130,10 +130,18 @@ int main(void)
     char adata[600];
     snprintf(adata, sizeof adata, "%s/node", A.dir);
     const char *rot[] = {"keys", "rotate", "--data", adata, NULL};
+    char *rout = NULL;
+    CHECK(tl_dinet(NULL, &rout, rot) != 0, "dinet keys rotate refuses while the node runs");
+    free(rout);
+    ed_fingerprint(&A, want_fp, sizeof want_fp);
+    char before_fp[sizeof want_fp];
+    snprintf(before_fp, sizeof before_fp, "%s", want_fp);
+    CHECK_INT(tl_server_stop(&A.srv), 0, "the district stops for the rotation");
     CHECK_INT(tl_dinet(NULL, NULL, rot), 0, "dinet keys rotate");
     ed_fingerprint(&A, want_fp, sizeof want_fp);
+    CHECK(strcmp(before_fp, want_fp) != 0, "the rotation made a new Ed25519 key");
+    restart(&A); /* signs with the new keys and delivers the Update (old-key proof) */
     CHECK(eventually(state_pins_want, 30), "the signed Update made the state pin the new key");
-    restart(&A); /* now signing with the new keys */
     create("Nach der Rotation");
     CHECK(eventually(state_has_title, 30), "activities signed with the new keys are accepted");
     CHECK(!key_pending(), "nothing waits for confirmation");
