@@ -50,17 +50,19 @@ static atomic_ulong generation;
 static char wal_path[1200], db_path[1200];
 static bool enabled;
 
-/* Changes of the database files are attributed: after each commit of this
- * process (and each checkpoint) the files' state is noted as our own, so
- * only a state that is neither the last one seen nor our own counts as a
- * change by another process (the CLI) and bumps foreign_gen. Without this,
- * every inbox log line or delivery row written here would empty the cache,
- * and a busy state node would render its start page for every request. */
+/* Writes by other processes (the CLI: `dinet sample`, `user add`, `token
+ * create`) are noticed by the database files' mtime and size, looked at no
+ * more than every FILE_CHECK_NS: a change that this process's own commits
+ * (pagecache_own_write, called from SQLite's WAL hook) do not explain bumps
+ * foreign_gen. A commit of this process is noted right after it, so a stat
+ * taken between the two is the only false alarm, and it costs one render. */
+#define FILE_CHECK_NS 50000000LL
 typedef struct files {
     long long wal_mtime_ns, wal_size, db_mtime_ns;
 } files;
 static files own_files, seen_files;
 static unsigned long foreign_gen;
+static long long last_check_ns;
 
 /* Keys being rendered right now: other requests for them wait for the
  * result instead of rendering the same page again. */
@@ -113,11 +115,15 @@ void pagecache_own_write(void)
 /* Under mu. */
 static void stamp_locked(pagecache_stamp *s)
 {
-    files f;
-    files_now(&f);
-    if (memcmp(&f, &seen_files, sizeof f) && memcmp(&f, &own_files, sizeof f))
-        foreign_gen++;
-    seen_files = f;
+    long long t = mono_ns();
+    if (t - last_check_ns >= FILE_CHECK_NS) {
+        last_check_ns = t;
+        files f;
+        files_now(&f);
+        if (memcmp(&f, &seen_files, sizeof f) && memcmp(&f, &own_files, sizeof f))
+            foreign_gen++;
+        seen_files = f;
+    }
     memset(s, 0, sizeof *s);
     s->gen = atomic_load(&generation);
     s->foreign = foreign_gen;
