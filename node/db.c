@@ -166,8 +166,7 @@ int db_open(const char *path, db **out, char *err, size_t errlen)
      * loses no committed transaction when the process dies (kill -9); only
      * an OS crash or power loss can roll back the last commits. */
     if (db_exec(d, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                   "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
-                   "PRAGMA mmap_size=1073741824;")) {
+                   "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;")) {
         snprintf(err, errlen, "%s: cannot configure database: %s", path, sqlite3_errmsg(d->h));
         db_close(d);
         return -1;
