@@ -191,6 +191,18 @@ static int log_activity(db *d, const char *id, const char *actor, const char *ty
     return sqlite3_changes(db_handle(d)) == 1 ? 1 : 0;
 }
 
+/* Whether an activity id is in the inbox log already. */
+static bool logged(db *d, const char *id)
+{
+    sqlite3_stmt *st = db_stmt(d, "SELECT 1 FROM inbox_log WHERE activity_id=:id");
+    if (!st)
+        return true; /* unknown: take the full path */
+    db_bind_text(st, ":id", id);
+    bool seen = sqlite3_step(st) == SQLITE_ROW;
+    db_done(st);
+    return seen;
+}
+
 static bool following(db *d, const char *actor)
 {
     sqlite3_stmt *st =
@@ -469,6 +481,15 @@ inbox_status inbox_receive(db *d, const fed_ctx *ctx, const inbox_request *req, 
     if (blocked(d, actor)) {
         st = finish(res, INBOX_FORBIDDEN, C_BLOCKED, "actor or domain is blocked");
         goto out;
+    }
+
+    for (int hi = 0; hi < nhooks; hi++) {
+        char why[300] = "";
+        if (hooks[hi].precheck && !logged(d, id) &&
+            hooks[hi].precheck(hooks[hi].ud, d, act, type, why, sizeof why) == 1) {
+            st = finish(res, INBOX_IGNORED, C_IGNORED, "%s", why);
+            goto out;
+        }
     }
 
     httpsig_request hr = {req->method, req->path,   req->query,   req->header,

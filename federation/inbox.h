@@ -65,6 +65,13 @@ typedef struct inbox_hooks {
      * returns non-zero. Features that handle their own object types (comments,
      * group posts) use small numbers; catch-all role rules use large ones. */
     int order;
+    /* Optional, called before any signature is checked, for an activity id
+     * not seen before: returns 1 (with reason) when the activity can be
+     * ignored whoever sent it, because applying it could change nothing
+     * (an older version of a record already held). Nothing about it is
+     * stored, so an unverified sender cannot use it to block anything. */
+    int (*precheck)(void *ud, db *d, const json_t *act, const char *type, char *reason,
+                    size_t reasonlen);
 } inbox_hooks;
 
 /* Replaces the whole chain with one set of hooks (NULL removes them all). */

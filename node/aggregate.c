@@ -433,12 +433,47 @@ static int content_hook(void *ud, db *d, const json_t *act, const char *type,
     return rc;
 }
 
+/* The record version an outbox item carries and its object id; -1 when the
+ * item is not a record change (a key rotation, an Announce). */
+static long long item_version(const json_t *it, const char **oid)
+{
+    const json_t *obj = json_object_get(it, "object");
+    *oid = sget(obj, "id");
+    const json_t *v = json_object_get(json_object_get(obj, "record"), "version");
+    return *oid && json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+}
+
+/* A Create or Update of a record the state holds in that version or a newer
+ * one: the backfill got there first (the live delivery follows), or it is
+ * a retry. Ignored before the signature checks; see inbox_hooks.precheck. */
+static int precheck_hook(void *ud, db *d, const json_t *act, const char *type, char *reason,
+                         size_t rlen)
+{
+    (void)ud;
+    if (strcmp(type, "Create") && strcmp(type, "Update"))
+        return 0;
+    const char *oid;
+    long long v = item_version(act, &oid);
+    const char *rid = sget(json_object_get(json_object_get(act, "object"), "record"), "id");
+    if (v < 0 || !rid)
+        return 0;
+    sqlite3_stmt *st = db_stmt(d, "SELECT version FROM records WHERE id=:id");
+    if (!st)
+        return 0;
+    db_bind_text(st, ":id", rid);
+    bool stale = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) >= v;
+    db_done(st);
+    if (stale)
+        snprintf(reason, rlen, "ignored: not newer");
+    return stale;
+}
+
 void agg_init(const fed_ctx *ctx)
 {
     actx = ctx;
     static bool hooked;
     if (!hooked) {
-        inbox_hooks h = {pinned_hook, content_hook, NULL, 100};
+        inbox_hooks h = {pinned_hook, content_hook, NULL, 100, precheck_hook};
         inbox_add_hooks(&h);
         hooked = true;
     }
@@ -590,16 +625,6 @@ static void set_sync_state(db *d, const char *code, const char *cursor, const ch
 
 /* Ingests one page of activities in one transaction; *last gets the id of
  * the last one. Returns how many were accepted. */
-/* The record version an outbox item carries and its object id; -1 when the
- * item is not a record change (a key rotation, an Announce). */
-static long long item_version(const json_t *it, const char **oid)
-{
-    const json_t *obj = json_object_get(it, "object");
-    *oid = sget(obj, "id");
-    const json_t *v = json_object_get(json_object_get(obj, "record"), "version");
-    return *oid && json_is_integer(v) ? (long long)json_integer_value(v) : -1;
-}
-
 /* Ingests one outbox page. Within a page only the newest version of each
  * record is applied: the older ones are superseded and would be ignored as
  * "not newer" anyway, after costing a proof check, a render and an Announce

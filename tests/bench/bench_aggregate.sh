@@ -543,6 +543,19 @@ if [[ $ONLY == portal ]]; then
     echo "   wrote $(kv changes "$WORK/portal.write") measures in $(kv seconds "$WORK/portal.write") s; per district: $(kv per_district "$WORK/portal.write")"
     fetch_district_hashes
     wait_converged "$(now_ms)" "$CONVERGE_TIMEOUT" || die "the state did not converge"
+    # The backfill converges before the districts' live deliveries of the same changes
+    # are through (each then answers "not newer"); measure a quiet state, as readers
+    # meet it: wait until the state's inbox counters stand still for 6 s.
+    t_quiet=$(now_ms)
+    prev=x
+    for ((i = 0; i < 600; i++)); do
+        cur=$(curl -fsS --max-time 30 "$SURL/metrics" 2>/dev/null |
+            awk '/^dinet_inbox_(accepted|rejected)_total/ { s += $NF } END { print s + 0 }')
+        [[ $cur == "$prev" ]] && break
+        prev=$cur
+        sleep 6
+    done
+    echo "   the state's inbox is quiet after $(( ($(now_ms) - t_quiet) / 1000 )) s more ($cur activities received)"
     have=$(curl -fsS "$SURL/api/v1/measures?limit=1" | jq -r .total)
     mid=$(curl -fsS "$SURL/api/v1/measures?limit=1&field_of_action=HF3" | jq -r '.items[0].id')
     echo "   the state holds $have measures (load $(loadavg)); measure page /measures/$mid"
