@@ -269,8 +269,15 @@ void db_bind_int(sqlite3_stmt *st, const char *name, long long v)
 int db_exec_stmt(sqlite3_stmt *st)
 {
     int rc;
+    /* A write outside a transaction queues on the process's write lock
+     * too, instead of sleeping in SQLite's busy handler while another
+     * thread's transaction runs. */
+    bool lock = sqlite3_get_autocommit(sqlite3_db_handle(st)) && !sqlite3_stmt_readonly(st) &&
+                write_lock() == 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     }
+    if (lock)
+        write_unlock();
     int ok = rc == SQLITE_DONE ? 0 : -1;
     if (ok)
         log_event(LOG_ERROR, "db.step", "error", sqlite3_errmsg(sqlite3_db_handle(st)), "sql",
