@@ -8,43 +8,37 @@ import { state } from './state.js';
 export const REPORT_REASONS = ['spam', 'offensive', 'off-topic'];
 
 /**
- * The author of a comment, whatever shape the node gives it:
- * {author: {name, display_name} | {actor: URL, name?}} or author: "user:NAME" | URL,
- * with author_name / display_name / actor beside it.
+ * The author of a comment as the node gives it (protocol-docs/discussion.md):
+ * author: {name (display name), kind: local|remote|district, actor (remote)},
+ * author_user (the local account; moderators and own data only).
  * → {label, name (local account) | null, url (remote actor) | null, remote}
  */
 export function authorOf(c) {
-  const a = c.author;
-  let name = null;
-  let url = null;
-  let display = c.display_name || c.author_name || null;
-  if (a && typeof a === 'object') {
-    name = a.name || a.user || null;
-    url = a.actor || a.url || a.id || null;
-    display = a.display_name || a.displayName || a.preferredUsername || display;
-    if (a.local === false && !url) url = a.name;
-  } else if (typeof a === 'string') {
-    if (/^https?:\/\//.test(a)) url = a;
-    else name = a.replace(/^user:/, '');
-  }
-  if (!url && c.actor && /^https?:\/\//.test(c.actor)) url = c.actor;
-  if (url && name && /^https?:\/\//.test(name)) name = null;
-  const remote = !!url && !name;
-  return { name, url: remote ? url : null, remote, label: display || name || url || t('discuss.unknownAuthor') };
+  const a = c.author && typeof c.author === 'object' ? c.author : {};
+  const kind = a.kind || (a.actor ? 'remote' : 'local');
+  const remote = kind !== 'local';
+  const url = remote ? (a.actor || c.home_url || c.origin || null) : null;
+  const name = remote ? null : (c.author_user || null);
+  const label = a.name || c.author_name || name || url || t('discuss.unknownAuthor');
+  return { label, name, url, remote, kind };
 }
+
+/** Ids of the logged-in user's own comments (from GET /me/export) when the
+ * thread does not mark them itself. */
+export const ownIds = new Set();
 
 /** Whether the logged-in user wrote the comment. */
 export function isOwn(c) {
   if (typeof c.own === 'boolean') return c.own;
   const s = state.session;
-  const { name } = authorOf(c);
-  return !!(s && name && name === s.name);
+  if (c.author_user && s) return c.author_user === s.name;
+  return ownIds.has(String(c.id));
 }
 
 /** The record a comment is about → {type: 'measure'|'progress', id, title, href}. */
 export function targetOf(c) {
   const tg = c.target && typeof c.target === 'object' ? c.target : {};
-  let type = tg.type || c.target_type || null;
+  let type = tg.kind || tg.type || c.target_kind || c.target_type || null;
   let id = tg.id || c.target_id || (typeof c.target === 'string' ? c.target : null) || c.measure || c.progress || null;
   if (id && !type) type = id.startsWith('p-') ? 'progress' : 'measure';
   if (type === 'measures') type = 'measure';

@@ -2,7 +2,7 @@
 # tests/web/run-web.sh: browser tests of admin-web against a real dinet node.
 #
 # Starts a fresh district node (temp dir, free loopback port) with an admin, an
-# editor and a viewer account, an editor API token and the sample data, then drives
+# editor, a viewer and a moderator account, an editor API token and the sample data, then drives
 # Debian's chromium through playwright-core (tests/web/web.test.mjs). The node serves
 # admin-web itself at /admin/.
 #
@@ -63,10 +63,11 @@ DATA="$WORK/node"
 sed -i 's/^manual_approve = false$/manual_approve = true/' "$DATA/dinet.conf"
 grep -q '^manual_approve = true$' "$DATA/dinet.conf" || fail_setup "cannot set manual_approve"
 
-export ADMIN_PW='Admin-Elbe-2025!' EDITOR_PW='Redaktion-2025!' VIEWER_PW='Nur-Lesen-2025!'
+export ADMIN_PW='Admin-Elbe-2025!' EDITOR_PW='Redaktion-2025!' VIEWER_PW='Nur-Lesen-2025!' MODERATOR_PW='Moderation-2025!'
 printf '%s\n' "$ADMIN_PW" | "$DINET_BIN" user add --data "$DATA" --role admin admin >/dev/null
 printf '%s\n' "$EDITOR_PW" | "$DINET_BIN" user add --data "$DATA" --role editor redaktion.schmidt >/dev/null
 printf '%s\n' "$VIEWER_PW" | "$DINET_BIN" user add --data "$DATA" --role viewer lesen.meier >/dev/null
+printf '%s\n' "$MODERATOR_PW" | "$DINET_BIN" user add --data "$DATA" --role moderator moderation.lehmann >/dev/null
 API_TOKEN=$("$DINET_BIN" token create --data "$DATA" --role editor web-tests | tail -n 1)
 export API_TOKEN
 "$DINET_BIN" sample --data "$DATA" >/dev/null || fail_setup "dinet sample failed"

@@ -17,8 +17,8 @@ const ADMIN = `${BASE}/admin/`;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = process.env.SCREENSHOT_DIR || join(HERE, 'screenshots');
 const ADMIN_WEB = process.env.ADMIN_WEB || join(HERE, '..', '..', 'admin-web');
-const PW = { admin: process.env.ADMIN_PW, editor: process.env.EDITOR_PW, viewer: process.env.VIEWER_PW };
-const USERS = { admin: 'admin', editor: 'redaktion.schmidt', viewer: 'lesen.meier' };
+const PW = { admin: process.env.ADMIN_PW, editor: process.env.EDITOR_PW, viewer: process.env.VIEWER_PW, moderator: process.env.MODERATOR_PW, participant: 'Mitreden-Elbe-2025' };
+const USERS = { admin: 'admin', editor: 'redaktion.schmidt', viewer: 'lesen.meier', moderator: 'moderation.lehmann', participant: 'anna.buerger' };
 const TOKEN = process.env.API_TOKEN;
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -718,6 +718,237 @@ await test('phone-sized screen: no horizontal scrolling, menu opens', async () =
   currentPage = page;
 });
 
+// ---- discussion (issue #8): registration, thread, moderation, Meine Daten ---------------
+
+const disc = {};
+const XSS = 'Test <script>window.__xss = 1</script> und <img src=x onerror="window.__xss = 2"> Ende';
+const FIRST = 'Mein erster Beitrag: Gibt es das Sprachcafé auch am Wochenende?';
+
+async function statusText(p) {
+  return p.evaluate(() => document.getElementById('status').textContent);
+}
+async function waitStatus(p, re) {
+  await p.waitForFunction((src) => new RegExp(src).test(document.getElementById('status').textContent), re.source);
+}
+/** The <li> of the first comment whose own text contains `text`. */
+function commentLi(p, text) {
+  return p.locator('li.comment-item', { has: p.locator(':scope > article .comment-text', { hasText: text }) }).first();
+}
+
+await test('discussion: register from the login page; before approval login says the account waits', async () => {
+  disc.measure = (await api('GET', '/measures?limit=1&status=active')).data.items[0];
+  assert(disc.measure, 'a sample measure');
+  const pp = await newPage();
+  disc.pp = pp;
+  await pp.goto(ADMIN);
+  await pp.waitForSelector('form input[name=name]');
+  await pp.click('[data-action=register]');
+  await pp.waitForSelector('input[name=display_name]');
+  eq(await pp.evaluate(() => document.activeElement.name), 'name', 'focus in the first field');
+  assert(await pp.locator('a[href="/netiquette"]').count(), 'link to the netiquette');
+  await pp.fill('input[name=name]', USERS.participant);
+  await pp.fill('input[name=display_name]', 'Anna B.');
+  await pp.fill('input[name=password]', PW.participant);
+  await pp.fill('input[name=repeat]', PW.participant);
+  await pp.click('form button[type=submit]');
+  await pp.waitForSelector('[data-field-wrap=accept] .field-error');
+  await pp.check('input[name=accept]');
+  await pp.click('form button[type=submit]');
+  await pp.waitForSelector('[data-registered]');
+  assert((await text(pp, '[data-registered]')).includes('Ihr Konto wartet auf Freischaltung'), 'waiting message');
+  await shot(pp, '20-registered');
+  await pp.click('a[href="#/login"]');
+  await pp.fill('input[name=name]', USERS.participant);
+  await pp.fill('input[name=password]', PW.participant);
+  await pp.click('form button[type=submit]');
+  await pp.waitForSelector('.error-summary');
+  assert(/wartet auf Freischaltung/.test(await text(pp, '.error-summary')), `login before approval: ${await text(pp, '.error-summary')}`);
+});
+
+await test('discussion: a moderator approves the registration; the dashboard counts the queue', async () => {
+  const mp = await newPage();
+  disc.mp = mp;
+  await login(mp, 'moderator');
+  assert(await mp.locator('[data-nav=moderation]').count(), 'moderation in the navigation');
+  eq(await mp.locator('[data-nav=users]').count(), 0, 'no user administration for moderators');
+  await go(mp, '#/', '[data-count="status:active"]');
+  assert((await text(mp, '#dash-waiting + ul')).includes('1 Registrierung'), 'dashboard: registration waits');
+  await go(mp, '#/registrations', `tr[data-registration="${USERS.participant}"]`);
+  await mp.click(`tr[data-registration="${USERS.participant}"] [data-action=approve]`);
+  await mp.waitForSelector(`tr[data-registration="${USERS.participant}"]`, { state: 'detached' });
+  await waitStatus(mp, new RegExp(USERS.participant.replace('.', '\\.')));
+});
+
+await test('discussion: the participant sees no admin areas, writes a comment; it waits for approval', async () => {
+  const pp = disc.pp;
+  currentPage = pp;
+  await login(pp, 'participant');
+  const navs = await pp.$$eval('[data-nav]', (els) => els.map((e) => e.dataset.nav));
+  eq(navs, ['dashboard', 'mydata'], 'navigation of a participant');
+  await go(pp, '#/measures', '#page-title');
+  eq(await text(pp, '#page-title'), 'Keine Berechtigung', 'measures refused');
+  await go(pp, `#/discuss/measure/${disc.measure.id}`, '.write-box textarea[name=content]');
+  eq(await text(pp, '#page-title'), disc.measure.title, 'measure title');
+  await pp.click('.write-box button[type=submit]');
+  await pp.waitForSelector('.write-box [data-field-wrap=content] .field-error');
+  await pp.fill('.write-box textarea[name=content]', FIRST);
+  await pp.click('.write-box button[type=submit]');
+  await waitStatus(pp, /wartet auf Freigabe/);
+  const li = commentLi(pp, FIRST);
+  await li.waitFor();
+  eq(await li.getAttribute('data-status'), 'pending', 'pending');
+  assert((await li.locator(':scope > article').textContent()).includes('wartet auf Freigabe'), 'marked as waiting');
+  eq(await pp.evaluate(() => document.activeElement.closest('li.comment-item') !== null), true, 'focus on the new comment');
+  // Markup in a comment is text.
+  await pp.fill('.write-box textarea[name=content]', XSS);
+  await pp.click('.write-box button[type=submit]');
+  const x = commentLi(pp, 'window.__xss = 1');
+  await x.waitFor();
+  eq(await x.locator('.comment-text').textContent(), XSS, 'shown as typed');
+  eq(await pp.locator('main .thread img, main .thread script').count(), 0, 'no element created');
+  eq(await pp.evaluate(() => window.__xss), undefined, 'nothing ran');
+  const comments = (await (await fetch(`${BASE}/api/v1/measures/${disc.measure.id}/comments`, { headers: { Cookie: await cookieHeader(pp) } })).json());
+  const items = comments.items || comments;
+  disc.first = items.find((c) => c.content === FIRST);
+  disc.xss = items.find((c) => c.content === XSS);
+  assert(disc.first && disc.xss, 'both comments stored');
+  const anon = await (await fetch(`${BASE}/api/v1/measures/${disc.measure.id}/comments`)).json();
+  assert(!JSON.stringify(anon).includes(FIRST), 'pending comment not public');
+  await shot(pp, '21-discussion-pending');
+});
+
+await test('discussion: the moderator approves it in the queue; it is visible, also publicly', async () => {
+  const mp = disc.mp;
+  currentPage = mp;
+  await go(mp, '#/', '[data-count="status:active"]');
+  assert(/2 Beiträge warten auf Moderation/.test(await text(mp, '#dash-waiting + ul')), `dashboard: ${await text(mp, '#dash-waiting + ul')}`);
+  await go(mp, '#/moderation', `[data-queue-item="${disc.first.id}"]`);
+  eq(await text(mp, '[data-queue-count=pending]'), '(2)', 'pending count');
+  const item = mp.locator(`[data-queue-item="${disc.first.id}"]`);
+  assert((await item.textContent()).includes(disc.measure.title), 'target shown');
+  eq(await item.locator('a', { hasText: disc.measure.title }).getAttribute('href'), `#/discuss/measure/${disc.measure.id}`, 'target linked');
+  assert((await item.locator('[data-author]').textContent()).includes('Anna B.'), 'author shown');
+  eq(await mp.locator(`[data-queue-item="${disc.xss.id}"] .queue-content img`).count(), 0, 'markup is text in the queue');
+  await shot(mp, '22-moderation-queue');
+  await item.locator('[data-action=approve]').click();
+  await mp.waitForSelector(`[data-queue-item="${disc.first.id}"]`, { state: 'detached' });
+  await waitStatus(mp, /freigegeben/);
+  await mp.waitForFunction(() => document.querySelector('[data-queue-count=pending]').textContent === ' (1)');
+  const anon = await (await fetch(`${BASE}/api/v1/measures/${disc.measure.id}/comments`)).json();
+  assert(JSON.stringify(anon).includes('Gibt es das Sprachcaf'), 'approved comment is public');
+  const html = await (await fetch(`${BASE}/measures/${disc.measure.id}`, { headers: { Accept: 'text/html' } })).text();
+  if (html.includes('/discuss/measure/')) assert(html.includes('Gibt es das Sprachcaf'), 'public portal page shows the approved comment');
+  await go(disc.pp, `#/discuss/measure/${disc.measure.id}`, '.thread');
+  eq(await commentLi(disc.pp, FIRST).getAttribute('data-status'), 'approved', 'approved for the author');
+});
+
+await test('discussion: reply, edit own comment, report another one with a reason', async () => {
+  const mp = disc.mp;
+  const pp = disc.pp;
+  currentPage = mp;
+  await go(mp, `#/discuss/measure/${disc.measure.id}`, '.write-box textarea[name=content]');
+  await mp.fill('.write-box textarea[name=content]', 'Antwort der Moderation: Samstags ab 10 Uhr.');
+  await mp.click('.write-box button[type=submit]');
+  await commentLi(mp, 'Samstags ab 10 Uhr').waitFor();
+  currentPage = pp;
+  await go(pp, `#/discuss/measure/${disc.measure.id}`, '.thread');
+  const mod = commentLi(pp, 'Samstags ab 10 Uhr');
+  await mod.locator(':scope > article [data-action=reply]').click();
+  eq(await pp.evaluate(() => document.activeElement.name), 'content', 'focus in the reply field');
+  await pp.keyboard.type('Danke für die Auskunft!');
+  await pp.keyboard.press('Tab');
+  await pp.keyboard.press('Enter');
+  const reply = commentLi(pp, 'Danke für die Auskunft');
+  await reply.waitFor();
+  eq(await reply.getAttribute('data-depth'), '1', 'reply indented under the comment');
+  eq(await mod.locator('.replies li.comment-item').count(), 1, 'reply nested in the thread');
+  // Edit own.
+  await commentLi(pp, FIRST).locator(':scope > article [data-action=edit]').click();
+  await pp.fill('.comment-slot textarea[name=content]', `${FIRST} (ergänzt)`);
+  await pp.click('.comment-slot button[type=submit]');
+  await commentLi(pp, '(ergänzt)').waitFor();
+  // Report the moderator's comment.
+  await mod.locator(':scope > article [data-action=report]').click();
+  await pp.waitForSelector('dialog input[name=reason]');
+  await pp.click('dialog button[type=submit]');
+  await pp.waitForSelector('dialog .field-error');
+  await pp.check('dialog input[name=reason][value=off-topic]');
+  await pp.click('dialog button[type=submit]');
+  await pp.waitForFunction(() => !document.querySelector('dialog'));
+  await waitStatus(pp, /gemeldet/);
+  currentPage = mp;
+  await go(mp, '#/moderation?state=reported', '[data-queue-item]');
+  const item = mp.locator('[data-queue-item]', { hasText: 'Samstags ab 10 Uhr' });
+  assert((await item.locator('[data-reasons]').textContent()).includes('Gehört nicht zum Thema'), 'report reason shown');
+  await item.locator('[data-action=approve]').click();
+  await waitStatus(mp, /freigegeben/);
+});
+
+await test('discussion: hiding needs a reason and leaves a placeholder; restore', async () => {
+  const mp = disc.mp;
+  currentPage = mp;
+  await go(mp, '#/moderation?state=pending', `[data-queue-item="${disc.xss.id}"]`);
+  await mp.click(`[data-queue-item="${disc.xss.id}"] [data-action=hide]`);
+  await mp.waitForSelector('dialog textarea[name=reason]');
+  await mp.click('dialog button[type=submit]');
+  await mp.waitForSelector('dialog [data-field-wrap=reason] .field-error');
+  await mp.fill('dialog textarea[name=reason]', 'Enthält Code statt eines Beitrags');
+  await mp.click('dialog button[type=submit]');
+  await mp.waitForSelector(`[data-queue-item="${disc.xss.id}"]`, { state: 'detached' });
+  await waitStatus(mp, /ausgeblendet/);
+  await go(disc.pp, `#/discuss/measure/${disc.measure.id}`, '.thread');
+  const ph = disc.pp.locator(`li[data-comment="${disc.xss.id}"]`);
+  eq(await ph.getAttribute('data-status'), 'hidden', 'hidden');
+  assert((await ph.textContent()).includes('Von der Moderation ausgeblendet'), 'placeholder');
+  await shot(disc.pp, '23-discussion-thread');
+  await go(mp, '#/moderation?state=hidden', `[data-queue-item="${disc.xss.id}"]`);
+  assert((await text(mp, `[data-queue-item="${disc.xss.id}"]`)).includes('Enthält Code'), 'reason shown in the hidden list');
+  await mp.click(`[data-queue-item="${disc.xss.id}"] [data-action=restore]`);
+  await mp.waitForSelector(`[data-queue-item="${disc.xss.id}"]`, { state: 'detached' });
+  await waitStatus(mp, /wieder sichtbar/);
+});
+
+await test('discussion: settings for moderation and a trusted participant (admin)', async () => {
+  currentPage = page;
+  await go(page, '#/settings', 'form.record-form');
+  const perHour = page.locator('input[name="moderation.rate_per_hour"]');
+  assert(await perHour.count(), 'moderation settings shown');
+  await perHour.fill('7');
+  await page.fill('textarea[name="texts.netiquette.de"]', 'Bitte sachlich bleiben.');
+  await page.click('form.record-form button[type=submit]');
+  await waitStatus(page, /Gespeichert/);
+  const st = (await api('GET', '/settings')).data;
+  eq([st.moderation.rate_per_hour, st.texts.netiquette.de], [7, 'Bitte sachlich bleiben.'], 'stored settings');
+  await go(page, '#/users', `[data-trusted="${USERS.participant}"]`);
+  await page.check(`[data-trusted="${USERS.participant}"]`);
+  await waitStatus(page, /vertrauenswürdig/);
+  const u = (await fetch(`${BASE}/api/v1/users`, { headers: { Cookie: await cookieHeader(page) } }).then((r) => r.json())).items.find((x) => x.name === USERS.participant);
+  eq(u.trusted, true, 'trusted stored');
+});
+
+await test('discussion: Meine Daten downloads JSON with the comment; the account can be deleted', async () => {
+  const pp = disc.pp;
+  currentPage = pp;
+  await go(pp, '#/mydata', '[data-action=export]');
+  const [dl] = await Promise.all([pp.waitForEvent('download'), pp.click('[data-action=export]')]);
+  assert(/\.json$/.test(dl.suggestedFilename()), `file name ${dl.suggestedFilename()}`);
+  const data = JSON.parse(readFileSync(await dl.path(), 'utf8'));
+  assert(JSON.stringify(data).includes('Gibt es das Sprachcaf'), 'export contains the comment');
+  await pp.fill('input[name=password]', 'falsches-passwort-1');
+  await pp.click('form button[type=submit].danger');
+  await pp.click('dialog button.btn.danger');
+  await pp.waitForSelector('[data-field-wrap=password] .field-error');
+  await pp.fill('input[name=password]', PW.participant);
+  await pp.click('form button[type=submit].danger');
+  await pp.click('dialog button.btn.danger');
+  await pp.waitForSelector('form input[name=name]');
+  await waitStatus(pp, /gelöscht/);
+  const r = await fetch(`${BASE}/api/v1/session`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: USERS.participant, password: PW.participant }) });
+  assert(r.status >= 400, `login after deletion refused: ${r.status}`);
+  for (const p of [disc.pp, disc.mp]) await p.context().close();
+  currentPage = page;
+});
+
 await test('accessibility: own checks and axe-core, every page, German and English', async () => {
   const pages = [
     ['dashboard', '#/', '[data-count="status:active"]'],
@@ -735,6 +966,11 @@ await test('accessibility: own checks and axe-core, every page, German and Engli
     ['tokens', '#/tokens', 'form input[name=name]'],
     ['settings', '#/settings', 'form.record-form'],
     ['account', '#/account', 'input[name=old_password]'],
+    ['discussion', `#/discuss/measure/${disc.measure ? disc.measure.id : state.measureId}`, '.thread-box > :not(.loading)'],
+    ['moderation', '#/moderation', '[data-queue-count=hidden]'],
+    ['moderation-reported', '#/moderation?state=reported', '[data-queue-count=hidden]'],
+    ['registrations', '#/registrations', 'table.data tbody tr'],
+    ['mydata', '#/mydata', '[data-action=export]'],
   ];
   // German and English run side by side, each in its own browser context.
   const auditAll = async (lang) => {
@@ -746,6 +982,10 @@ await test('accessibility: own checks and axe-core, every page, German and Engli
     await ap.reload();
     await ap.waitForSelector('input[name=name]');
     add('login', await audit(ap, 'login', lang));
+    await go(ap, '#/register', 'input[name=display_name]');
+    await ap.click('form button[type=submit]');
+    await ap.waitForSelector('.error-summary');
+    add('register-errors', await audit(ap, 'register-errors', lang));
     await login(ap, 'admin');
     for (const [name, hash, sel] of pages) {
       if (overBudget()) throw new AssertionError(`time budget used up before ${lang}/${name}`);

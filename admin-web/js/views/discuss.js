@@ -9,7 +9,7 @@ import { t, formatDateTime } from '../i18n.js';
 import { field, showErrors, clearErrors, confirmDialog, formDialog } from '../forms.js';
 import { pageHeader, errorBox, errorText, notice } from '../ui.js';
 import { can, announce } from '../state.js';
-import { authorOf, isOwn, commentText, REPORT_REASONS } from '../comments.js';
+import { authorOf, isOwn, ownIds, commentText, REPORT_REASONS } from '../comments.js';
 
 const PLURAL = { measure: 'measures', progress: 'progress' };
 
@@ -24,6 +24,20 @@ async function loadComments(kind, id, all) {
     cursor = page.next_cursor;
   }
   return items;
+}
+
+/** The user's own comments on this target (GET /me/export has them with their
+ * status, so own comments that wait for approval show in the thread too). */
+async function loadOwn(kind, id) {
+  try {
+    const ex = await api.get('/me/export');
+    const all = Array.isArray(ex && ex.comments) ? ex.comments : [];
+    ownIds.clear();
+    for (const c of all) ownIds.add(String(c.id));
+    return all.filter((c) => c.target_kind === kind && c.target_id === id && c.status !== 'deleted');
+  } catch (_) {
+    return []; // API tokens and older nodes: the thread alone
+  }
 }
 
 /** Error list for a comment form from an API error (429 with the wait time). */
@@ -82,7 +96,9 @@ export async function render(main, [kind, id], query) {
 async function reload(ctx, focusId) {
   let items;
   try {
-    items = await loadComments(ctx.kind, ctx.id, ctx.showAll);
+    const [thread, own] = await Promise.all([loadComments(ctx.kind, ctx.id, ctx.showAll), loadOwn(ctx.kind, ctx.id)]);
+    const seen = new Set(thread.map((c) => String(c.id)));
+    items = [...thread, ...own.filter((c) => !seen.has(String(c.id)))];
   } catch (err) {
     replace(ctx.threadBox, errorBox(err));
     return;

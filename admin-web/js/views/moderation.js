@@ -129,7 +129,8 @@ function renderItem(c, current, act) {
     h('dl', { class: 'kv compact' },
       h('dt', {}, t('moderation.author')),
       h('dd', { dataset: { author: '' } }, author.remote
-        ? h('a', { href: author.url, rel: 'noopener nofollow', class: 'break' }, author.url)
+        ? [author.label !== author.url ? `${author.label} · ` : null,
+          author.url ? h('a', { href: author.url, rel: 'noopener nofollow', class: 'break' }, author.url) : t('moderation.remote')]
         : [author.label, author.name && author.name !== author.label ? h('span', { class: 'muted' }, ` (${author.name})`) : null,
           ' ', h('span', { class: 'muted' }, `· ${t('moderation.local')}`)]),
       h('dt', {}, t('moderation.written')),

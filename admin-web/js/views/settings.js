@@ -20,9 +20,21 @@ const MODERATION = [
   ['participants', 'mode'],
   ['remote', 'mode'],
   ['auto_hide_reports', 'number'],
-  ['comments_per_hour', 'number'],
+  ['rate_per_hour', 'number'],
 ];
 const MODES = ['pre', 'post'];
+// The node's defaults while nothing is stored (discussion.md).
+const MODERATION_DEFAULTS = { participants: 'pre', remote: 'pre', auto_hide_reports: 3, rate_per_hour: 10 };
+
+/** Whether the node has discussions (its moderation queue answers). */
+async function hasDiscussions() {
+  try {
+    await api.get('/moderation/queue', { state: 'hidden' });
+    return true;
+  } catch (_) {
+    return false;
+  }
+}
 
 export async function render(main) {
   let rec = null;
@@ -43,7 +55,8 @@ export async function render(main) {
   const contact = rec.contact || {};
   const texts = rec.texts || {};
   // Nodes with discussions have settings.moderation (and the netiquette text).
-  const moderation = rec.moderation && typeof rec.moderation === 'object' ? rec.moderation : null;
+  let moderation = rec.moderation && typeof rec.moderation === 'object' ? rec.moderation : null;
+  if (!moderation && !missing && (await hasDiscussions())) moderation = { ...MODERATION_DEFAULTS };
   const textKeys = moderation || (texts.netiquette !== undefined) ? [...TEXTS, 'netiquette'] : TEXTS;
   const w = {
     name: field({ field: 'name', label: t('settings.name'), value: rec.name || '', required: true, attrs: { maxlength: 200 } }),
@@ -75,7 +88,7 @@ export async function render(main) {
     moderationSection = section(t('settings.moderation.title'),
       h('p', { class: 'hint' }, t('settings.moderation.intro')),
       h('div', { class: 'row' }, w['moderation.participants'], w['moderation.remote']),
-      h('div', { class: 'row' }, w['moderation.auto_hide_reports'], w['moderation.comments_per_hour']));
+      h('div', { class: 'row' }, w['moderation.auto_hide_reports'], w['moderation.rate_per_hour']));
   }
   const read = () => {
     const c = {};

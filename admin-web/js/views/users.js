@@ -144,13 +144,6 @@ function trustedToggle(u) {
 }
 
 async function setTrusted(name, trusted) {
-  const path = `/users/${encodeURIComponent(name)}`;
-  try {
-    await api.patch(path, { trusted });
-  } catch (err) {
-    // Older contract: POST/DELETE …/trust.
-    if (err.status !== 404 && err.status !== 405 && !(err.status === 422 && err.errors.some((e) => e.field === 'trusted'))) throw err;
-    if (trusted) await api.post(`${path}/trust`);
-    else await api.del(`${path}/trust`);
-  }
+  // protocol-docs/discussion.md: POST /api/v1/users/{name}/trust {trusted} (moderator+).
+  await api.post(`/users/${encodeURIComponent(name)}/trust`, { trusted });
 }
