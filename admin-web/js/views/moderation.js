@@ -113,8 +113,12 @@ function renderItem(c, current, act) {
 
   const actions = [];
   if (current !== 'hidden') {
-    actions.push(btn(current === 'reported' ? t('moderation.keep') : t('moderation.approve'), 'approve', 'primary',
-      () => act(c, li, { action: 'approve' }, t('moderation.approved', { name: author.label }))));
+    // Approve is for comments that wait; a reported comment that is already visible
+    // can only be hidden (discussion.md has no "dismiss reports").
+    if (c.status === 'pending' || current === 'pending') {
+      actions.push(btn(t('moderation.approve'), 'approve', 'primary',
+        () => act(c, li, { action: 'approve' }, t('moderation.approved', { name: author.label }))));
+    }
     actions.push(btn(t('moderation.hide'), 'hide', 'danger', () => hideDialog(c, li, act, author.label)));
   } else {
     actions.push(btn(t('moderation.restore'), 'restore', 'primary',
