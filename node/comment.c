@@ -17,7 +17,7 @@
 
 #define CONTENT_MAX 5000
 #define HOUR 3600
-#define REGISTER_PER_HOUR 5
+#define REGISTER_PER_HOUR 6 /* attempts per client address */
 #define PLACEHOLDER_NOTE "Von der Moderation ausgeblendet"
 
 static const fed_ctx *cctx;
@@ -1092,8 +1092,9 @@ static bool sees_full(const http_req *req, const json_t *row)
 static void h_get(http_req *req, http_resp *resp)
 {
     json_t *row = load(req->db, req->params[0], false);
-    if (!row || (!sees_full(req, row) && strcmp(sget(row, "status"), "approved") &&
-                 strcmp(sget(row, "status"), "hidden"))) {
+    if (!row || !strcmp(sget(row, "status"), "deleted") ||
+        (!sees_full(req, row) && strcmp(sget(row, "status"), "approved") &&
+         strcmp(sget(row, "status"), "hidden"))) {
         not_found(resp);
     } else {
         char etag[32];

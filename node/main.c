@@ -271,9 +271,9 @@ static int cmd_serve(int argc, char **argv)
     if (serve_state)
         agg_init(ap_ctx());
     comment_init(ap_ctx());
-    static const http_route *const tables[] = {portal_routes, api_routes,      comment_routes,
-                                               metrics_routes, ap_routes,      agg_routes,
-                                               opendata_routes, NULL};
+    static const http_route *const tables[] = {
+        portal_routes, portal_discussion_routes, api_routes,      comment_routes,
+        metrics_routes, ap_routes,               agg_routes,      opendata_routes, NULL};
     http_server_opts o = {&cfg, tables, api_authenticate, serve_started, serve_stopped};
     int rc = http_serve(&o);
     ap_shutdown();
