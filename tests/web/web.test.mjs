@@ -769,15 +769,15 @@ await test('discussion: register from the login page; before approval login says
   assert(/wartet auf Freischaltung/.test(await text(pp, '.error-summary')), `login before approval: ${await text(pp, '.error-summary')}`);
 });
 
-await test('discussion: a moderator approves the registration; the dashboard counts the queue', async () => {
+await test('discussion: a moderator approves the registration', async () => {
   const mp = await newPage();
   disc.mp = mp;
-  await login(mp, 'moderator');
+  // Logged in through the API (the login form is tested above); the context keeps the cookie.
+  const r = await mp.context().request.post(`${BASE}/api/v1/session`, { data: { name: USERS.moderator, password: PW.moderator } });
+  eq(r.status(), 200, 'moderator login');
+  await go(mp, '#/registrations', `tr[data-registration="${USERS.participant}"]`);
   assert(await mp.locator('[data-nav=moderation]').count(), 'moderation in the navigation');
   eq(await mp.locator('[data-nav=users]').count(), 0, 'no user administration for moderators');
-  await go(mp, '#/', '[data-count="status:active"]');
-  assert((await text(mp, '#dash-waiting + ul')).includes('1 Registrierung'), 'dashboard: registration waits');
-  await go(mp, '#/registrations', `tr[data-registration="${USERS.participant}"]`);
   await mp.click(`tr[data-registration="${USERS.participant}"] [data-action=approve]`);
   await mp.waitForSelector(`tr[data-registration="${USERS.participant}"]`, { state: 'detached' });
   await waitStatus(mp, new RegExp(USERS.participant.replace('.', '\\.')));
@@ -820,7 +820,7 @@ await test('discussion: the participant sees no admin areas, writes a comment; i
   await shot(pp, '21-discussion-pending');
 });
 
-await test('discussion: the moderator approves it in the queue; it is visible, also publicly', async () => {
+await test('discussion: the dashboard counts the queue; the moderator approves in the queue; visible, also publicly', async () => {
   const mp = disc.mp;
   currentPage = mp;
   await go(mp, '#/', '[data-count="status:active"]');
@@ -833,6 +833,8 @@ await test('discussion: the moderator approves it in the queue; it is visible, a
   assert((await item.locator('[data-author]').textContent()).includes('Anna B.'), 'author shown');
   eq(await mp.locator(`[data-queue-item="${disc.xss.id}"] .queue-content img`).count(), 0, 'markup is text in the queue');
   await shot(mp, '22-moderation-queue');
+  const a11y = await audit(mp, 'moderation-items', 'de');
+  assert(!a11y.length, `accessibility of the queue with items:\n     ${a11y.join('\n     ')}`);
   await item.locator('[data-action=approve]').click();
   await mp.waitForSelector(`[data-queue-item="${disc.first.id}"]`, { state: 'detached' });
   await waitStatus(mp, /freigegeben/);
@@ -875,6 +877,8 @@ await test('discussion: reply, edit own comment, report another one with a reaso
   await pp.waitForSelector('dialog input[name=reason]');
   await pp.click('dialog button[type=submit]');
   await pp.waitForSelector('dialog .field-error');
+  const a11y = [...await audit(pp, 'report-dialog', 'de')];
+  assert(!a11y.length, `accessibility of the thread with the report dialog:\n     ${a11y.join('\n     ')}`);
   await pp.check('dialog input[name=reason][value=off-topic]');
   await pp.click('dialog button[type=submit]');
   await pp.waitForFunction(() => !document.querySelector('dialog'));
@@ -971,7 +975,6 @@ await test('accessibility: own checks and axe-core, every page, German and Engli
     ['account', '#/account', 'input[name=old_password]'],
     ['discussion', `#/discuss/measure/${disc.measure ? disc.measure.id : state.measureId}`, '.thread-box > :not(.loading)'],
     ['moderation', '#/moderation', '[data-queue-count=hidden]'],
-    ['moderation-reported', '#/moderation?state=reported', '[data-queue-count=hidden]'],
     ['registrations', '#/registrations', 'table.data tbody tr'],
     ['mydata', '#/mydata', '[data-action=export]'],
   ];

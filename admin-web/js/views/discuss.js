@@ -97,8 +97,14 @@ async function reload(ctx, focusId) {
   let items;
   try {
     const [thread, own] = await Promise.all([loadComments(ctx.kind, ctx.id, ctx.showAll), loadOwn(ctx.kind, ctx.id)]);
+    const mine = new Map(own.map((c) => [String(c.id), c]));
+    // A placeholder of one's own hidden comment keeps its author and shows why.
+    const merged = thread.map((c) => {
+      const o = mine.get(String(c.id));
+      return o && c.status === 'hidden' ? { ...c, author: o.author, author_user: o.author_user, moderation_reason: o.moderation_reason } : c;
+    });
     const seen = new Set(thread.map((c) => String(c.id)));
-    items = [...thread, ...own.filter((c) => !seen.has(String(c.id)))];
+    items = [...merged, ...own.filter((c) => !seen.has(String(c.id)))];
   } catch (err) {
     replace(ctx.threadBox, errorBox(err));
     return;
@@ -146,7 +152,8 @@ function renderComment(ctx, c) {
   const who = author.remote
     ? h('a', { href: author.url, rel: 'noopener nofollow', class: 'break' }, author.label)
     : author.label;
-  const edited = c.edited || (c.updated && c.created && c.updated !== c.created);
+  const edited = !!c.edited;
+  const placeholder = hidden && !c.author && !c.author_name;
   const about = t('discuss.byAuthor', { name: author.label });
   const btn = (label, action, onClick, cls = 'btn small') =>
     h('button', { type: 'button', class: cls, dataset: { action }, onClick }, label, h('span', { class: 'visually-hidden' }, ` ${about}`));
@@ -162,14 +169,15 @@ function renderComment(ctx, c) {
   if (!own && !hidden && !pending) actions.push(btn(t('discuss.report'), 'report', () => doReport(c)));
 
   let body;
-  if (hidden && (c.content == null || c.content === '')) {
-    body = h('p', { class: 'comment-placeholder' }, t('discuss.hiddenPlaceholder'));
+  if (hidden && (c.content == null || c.content === '' || !ctx.showAll)) {
+    body = [h('p', { class: 'comment-placeholder' }, t('discuss.hiddenPlaceholder')),
+      own && c.moderation_reason ? h('p', { class: 'muted small' }, t('discuss.hiddenReason', { reason: c.moderation_reason })) : null];
   } else {
     body = [hidden ? h('p', { class: 'comment-placeholder' }, t('discuss.hiddenPlaceholder')) : null, commentText(c.content)];
   }
   return h('article', { class: ['comment', hidden ? 'is-hidden' : '', pending ? 'is-pending' : '', own ? 'is-own' : ''], 'aria-labelledby': headId, tabindex: '-1' },
     h('header', { class: 'comment-head' },
-      h('h3', { id: headId, class: 'comment-author' }, who,
+      h('h3', { id: headId, class: 'comment-author' }, placeholder ? t('discuss.placeholderAuthor') : who,
         own ? h('span', { class: 'muted' }, ` (${t('discuss.you')})`) : null),
       h('span', { class: 'comment-meta' },
         c.created ? h('time', { datetime: c.created }, formatDateTime(c.created)) : null,
