@@ -786,13 +786,23 @@ await test('discussion: a moderator approves the registration', async () => {
 await test('discussion: the participant sees no admin areas, writes a comment; it waits for approval', async () => {
   const pp = disc.pp;
   currentPage = pp;
-  await login(pp, 'participant');
+  // As from the public portal's "Mitdiskutieren": the link leads through the login back to the thread.
+  await pp.goto(`${ADMIN}#/discuss/measure/${disc.measure.id}`);
+  await pp.waitForSelector('form input[name=name]');
+  await pp.fill('input[name=name]', USERS.participant);
+  await pp.fill('input[name=password]', PW.participant);
+  await pp.click('form button[type=submit]');
+  await pp.waitForSelector('.write-box textarea[name=content]');
+  eq(await text(pp, '#page-title'), disc.measure.title, 'measure title');
   const navs = await pp.$$eval('[data-nav]', (els) => els.map((e) => e.dataset.nav));
   eq(navs, ['dashboard', 'mydata'], 'navigation of a participant');
+  eq(await pp.locator('main .tabs').count(), 0, 'no record tabs for participants');
+  await go(pp, '#/', '#home-how');
+  const homeA11y = await audit(pp, 'participant-home', 'de');
+  assert(!homeA11y.length, `accessibility of the participant's start page:\n     ${homeA11y.join('\n     ')}`);
   await go(pp, '#/measures', '#page-title');
   eq(await text(pp, '#page-title'), 'Keine Berechtigung', 'measures refused');
   await go(pp, `#/discuss/measure/${disc.measure.id}`, '.write-box textarea[name=content]');
-  eq(await text(pp, '#page-title'), disc.measure.title, 'measure title');
   await pp.click('.write-box button[type=submit]');
   await pp.waitForSelector('.write-box [data-field-wrap=content] .field-error');
   await pp.fill('.write-box textarea[name=content]', FIRST);
@@ -889,6 +899,23 @@ await test('discussion: reply, edit own comment, report another one with a reaso
   assert((await item.locator('[data-reasons]').textContent()).includes('Gehört nicht zum Thema'), 'report reason shown');
   eq(await item.locator('[data-action=approve]').count(), 0, 'a visible comment is not approved again');
   eq(await text(mp, '[data-queue-count=reported]'), '(1)', 'reported count');
+});
+
+await test('discussion: a progress entry has its own thread, linked from the timeline', async () => {
+  const mp = disc.mp;
+  currentPage = mp;
+  const r = await api('POST', `/measures/${disc.measure.id}/progress`, { date: '2025-09-01', title: 'Beratung jetzt auch online', text: 'Termine per Video.' });
+  eq(r.status, 201, 'progress entry created');
+  await go(mp, `#/measures/${disc.measure.id}/progress`, `[data-discuss="${r.data.id}"]`);
+  await mp.click(`[data-discuss="${r.data.id}"]`);
+  await mp.waitForSelector('.write-box textarea[name=content]');
+  eq(await text(mp, '#page-title'), 'Beratung jetzt auch online', 'entry title');
+  eq(await mp.getAttribute('.crumbs a', 'href'), `#/discuss/measure/${disc.measure.id}`, 'crumb to the measure\'s discussion');
+  await mp.fill('.write-box textarea[name=content]', 'Gibt es die Video-Termine auch auf Arabisch?');
+  await mp.click('.write-box button[type=submit]');
+  await commentLi(mp, 'auch auf Arabisch').waitFor();
+  const list = await (await fetch(`${BASE}/api/v1/progress/${r.data.id}/comments`, { headers: { Cookie: await cookieHeader(mp) } })).json();
+  assert(JSON.stringify(list).includes('auch auf Arabisch'), 'a moderator\'s comment on the progress entry is public at once');
 });
 
 await test('discussion: hiding needs a reason and leaves a placeholder; restore', async () => {

@@ -8,6 +8,7 @@ import * as api from '../api.js';
 import { t, formatDateTime } from '../i18n.js';
 import { field, showErrors, clearErrors, confirmDialog, formDialog } from '../forms.js';
 import { pageHeader, errorBox, errorText, notice } from '../ui.js';
+import { measureTabs } from './measures.js';
 import { can, announce } from '../state.js';
 import { authorOf, isOwn, ownIds, commentText, REPORT_REASONS } from '../comments.js';
 
@@ -83,6 +84,7 @@ export async function render(main, [kind, id], query) {
 
   replace(main,
     pageHeader(title, { intro: kind === 'measure' ? t('discuss.introMeasure') : t('discuss.introProgress'), crumbs }),
+    kind === 'measure' && can('viewer') ? measureTabs(id, 'discussion') : null,
     links,
     showAll ? notice(t('discuss.allNotice'), 'warn') : null,
     h('section', { class: 'discussion', 'aria-labelledby': threadTitleId },
