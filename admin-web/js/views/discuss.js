@@ -73,9 +73,8 @@ export async function render(main, [kind, id], query) {
   const crumbs = kind === 'progress' && measure
     ? [[measure.title, `#/discuss/measure/${measure.id}`], [title, null]]
     : null;
-  const publicId = kind === 'measure' ? id : target.measure;
   const links = h('ul', { class: 'plain inline-links' },
-    publicId ? h('li', {}, h('a', { href: `/measures/${publicId}` }, t('discuss.publicPage'))) : null,
+    h('li', {}, h('a', { href: `/${PLURAL[kind]}/${id}#diskussion` }, kind === 'measure' ? t('discuss.publicPage') : t('discuss.publicPageProgress'))),
     moderator
       ? h('li', {}, h('a', { href: `#/discuss/${kind}/${id}${showAll ? '' : '?all=1'}`, dataset: { action: 'toggle-all' } },
           showAll ? t('discuss.hideHiddenContent') : t('discuss.showHiddenContent')))
@@ -192,7 +191,7 @@ function renderComment(ctx, c) {
 }
 
 function commentForm({ label, hint, submitLabel, value, onSubmit, onCancel }) {
-  const f = field({ field: 'content', label, type: 'textarea', rows: 4, value: value || '', required: true, hint });
+  const f = field({ field: 'content', label, type: 'textarea', rows: 4, value: value || '', required: true, hint, attrs: { maxlength: 5000 } });
   const submit = h('button', { type: 'submit', class: 'btn primary' }, submitLabel);
   const form = h('form', { class: 'stack comment-form', novalidate: true },
     f,

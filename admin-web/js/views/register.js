@@ -13,7 +13,7 @@ const NAME_RE = /^[A-Za-z0-9._@-]{2,64}$/;
 export async function render(main) {
   const w = {
     name: field({ field: 'name', label: t('register.name'), required: true, hint: t('register.nameHint'), autocomplete: 'username', attrs: { maxlength: 64, spellcheck: 'false' } }),
-    display_name: field({ field: 'display_name', label: t('register.displayName'), required: true, hint: t('register.displayNameHint'), autocomplete: 'nickname', attrs: { maxlength: 100 } }),
+    display_name: field({ field: 'display_name', label: t('register.displayName'), required: true, hint: t('register.displayNameHint'), autocomplete: 'nickname', attrs: { maxlength: 80 } }),
     password: field({ field: 'password', label: t('register.password'), type: 'password', required: true, hint: t('account.passwordRule'), autocomplete: 'new-password' }),
     repeat: field({ field: 'repeat', label: t('register.repeat'), type: 'password', required: true, autocomplete: 'new-password' }),
   };

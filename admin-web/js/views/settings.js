@@ -19,8 +19,8 @@ const TEXT_LANGS = ['de', 'en'];
 const MODERATION = [
   ['participants', 'mode'],
   ['remote', 'mode'],
-  ['auto_hide_reports', 'number'],
-  ['rate_per_hour', 'number'],
+  ['auto_hide_reports', 'number', 1, 100],
+  ['rate_per_hour', 'number', 1, 1000],
 ];
 const MODES = ['pre', 'post'];
 // The node's defaults while nothing is stored (discussion.md).
@@ -77,13 +77,13 @@ export async function render(main) {
   });
   let moderationSection = null;
   if (moderation) {
-    for (const [k, kind] of MODERATION) {
+    for (const [k, kind, min, max] of MODERATION) {
       const v = moderation[k];
       w[`moderation.${k}`] = kind === 'mode'
         ? field({ field: `moderation.${k}`, label: t(`settings.moderation.${k}`), type: 'select', value: v || 'pre', hint: t(`settings.moderation.${k}Hint`),
             options: MODES.map((m) => ({ value: m, label: t(`settings.moderation.modes.${m}`) })) })
         : field({ field: `moderation.${k}`, label: t(`settings.moderation.${k}`), type: 'number', value: v ?? '', hint: t(`settings.moderation.${k}Hint`),
-            attrs: { min: 0, step: 1, inputmode: 'numeric', class: 'short' } });
+            attrs: { min, max, step: 1, inputmode: 'numeric', class: 'short' } });
     }
     moderationSection = section(t('settings.moderation.title'),
       h('p', { class: 'hint' }, t('settings.moderation.intro')),
@@ -130,9 +130,9 @@ export async function render(main) {
     validate: (v) => {
       const errors = v.name ? [] : [{ field: 'name', detail: t('form.required') }];
       if (v.moderation) {
-        for (const [k, kind] of MODERATION) {
+        for (const [k, kind, min, max] of MODERATION) {
           const x = v.moderation[k];
-          if (kind === 'number' && x !== null && !(Number.isInteger(x) && x >= 0)) errors.push({ field: `moderation.${k}`, detail: t('settings.moderation.wholeNumber') });
+          if (kind === 'number' && !(Number.isInteger(x) && x >= min && x <= max)) errors.push({ field: `moderation.${k}`, detail: t('settings.moderation.wholeNumber', { min, max }) });
         }
       }
       return errors;
