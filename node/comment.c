@@ -388,7 +388,11 @@ static json_t *note_of(db *d, const json_t *row, bool with_context)
         snprintf(ctxurl, sizeof ctxurl, "%s/measures/%s", base, measure);
     else
         snprintf(ctxurl, sizeof ctxurl, "%s", reply);
-    snprintf(page, sizeof page, "%s#c-%s", ctxurl, sget(row, "id"));
+    /* The comment's place on the public pages: its measure's or progress
+     * entry's page. */
+    snprintf(page, sizeof page, "%s/%s/%s#c-%s", base,
+             !strcmp(tk, "progress") ? "progress" : "measures", sget(row, "target_id"),
+             sget(row, "id"));
     buf b;
     buf_init(&b);
     char *name = as2_html_paragraphs(sget(row, "author_name"));
@@ -677,9 +681,10 @@ static const char *kind_of(const http_req *req)
     return strncmp(req->path, "/api/v1/progress/", 17) == 0 ? "progress" : "measure";
 }
 
+/* Staff (moderator, editor, admin) are post-moderated. */
 static bool is_staff(const principal *p)
 {
-    return p->role >= ROLE_EDITOR || p->role == ROLE_MODERATOR;
+    return p->role >= ROLE_MODERATOR;
 }
 
 /* ---- registration and accounts ------------------------------------------ */
@@ -1444,14 +1449,13 @@ static void h_object(http_req *req, http_resp *resp)
         http_json(resp, live ? 200 : 410, o);
         resp->ctype = "application/activity+json; charset=utf-8";
     } else {
-        char loc[FED_URL + 128], measure[64] = "";
+        char loc[FED_URL + 128];
         if (!strcmp(sget(row, "target_kind"), "progress"))
             snprintf(loc, sizeof loc, "/progress/%s#c-%s", sget(row, "target_id"),
                      sget(row, "id"));
         else
             snprintf(loc, sizeof loc, "/measures/%s#c-%s", sget(row, "target_id"),
                      sget(row, "id"));
-        (void)measure;
         http_text(resp, 303, "text/plain; charset=utf-8", loc);
         http_set_header(resp, "Location", loc);
     }

@@ -304,7 +304,7 @@ static int read_password(char *out, size_t outlen)
 }
 
 static const char *user_help =
-    "usage: dinet user add --data DIR --role admin|editor|moderator|viewer NAME\n"
+    "usage: dinet user add --data DIR --role admin|editor|moderator|viewer|participant NAME\n"
     "       dinet user passwd --data DIR NAME\n"
     "       dinet user disable|enable --data DIR NAME\n"
     "       dinet user role --data DIR --role ROLE NAME\n"
