@@ -33,8 +33,10 @@ export async function render(main) {
     return h('tr', { dataset: { user: u.name } },
       h('th', { scope: 'row' }, u.name, u.name === me ? h('span', { class: 'muted' }, ` (${t('users.you')})`) : null),
       h('td', {}, roleSel),
-      h('td', {}, u.disabled ? h('span', { class: 'badge status-cancelled' }, t('users.disabled')) : h('span', { class: 'badge status-active' }, t('users.active')),
-        u.role === 'participant' ? trustedToggle(u) : null),
+      h('td', {}, u.disabled ? h('span', { class: 'badge status-cancelled' }, t('users.disabled'))
+        : u.approved === false ? h('span', { class: 'badge fed-pending' }, t('users.awaitingApproval'))
+          : h('span', { class: 'badge status-active' }, t('users.active')),
+        u.role === 'participant' && u.approved !== false ? trustedToggle(u) : null),
       h('td', {}, formatDateTime(u.created)),
       h('td', {}, h('div', { class: 'row-actions' },
         u.name === me ? null : h('button', {
