@@ -9,7 +9,7 @@ import { t, formatDateTime } from '../i18n.js';
 import { field, showErrors, clearErrors, confirmDialog, formDialog } from '../forms.js';
 import { pageHeader, errorBox, errorText, notice } from '../ui.js';
 import { measureTabs } from './measures.js';
-import { can, announce } from '../state.js';
+import { can, announce, state } from '../state.js';
 import { authorOf, isOwn, ownIds, commentText, REPORT_REASONS } from '../comments.js';
 
 const PLURAL = { measure: 'measures', progress: 'progress' };
@@ -67,9 +67,11 @@ export async function render(main, [kind, id], query) {
   const threadBox = h('div', { class: 'thread-box' }, h('p', { class: 'loading' }, t('common.loading')));
   const countLine = h('p', { class: 'muted', dataset: { commentCount: '' } });
   const threadTitleId = 'thread-title';
-  const ctx = { kind, id, showAll, moderator, threadBox, countLine };
+  // On the state node the threads are the districts': people discuss on the district's node.
+  const readOnly = !!(state.node && state.node.role === 'state');
+  const ctx = { kind, id, showAll, moderator, threadBox, countLine, readOnly };
 
-  const writeForm = buildWriteForm(ctx);
+  const writeForm = readOnly ? notice(t('discuss.stateReadOnly')) : buildWriteForm(ctx);
   const crumbs = kind === 'progress' && measure
     ? [[measure.title, `#/discuss/measure/${measure.id}`], [title, null]]
     : null;
@@ -160,7 +162,7 @@ function renderComment(ctx, c) {
     h('button', { type: 'button', class: cls, dataset: { action }, onClick }, label, h('span', { class: 'visually-hidden' }, ` ${about}`));
 
   const actions = [];
-  if (!hidden && !pending) actions.push(btn(t('discuss.reply'), 'reply', () => openReply(ctx, c, slot)));
+  if (!hidden && !pending && !ctx.readOnly) actions.push(btn(t('discuss.reply'), 'reply', () => openReply(ctx, c, slot)));
   if (own && !hidden) {
     actions.push(btn(t('discuss.edit'), 'edit', () => openEdit(ctx, c, slot)));
   }
