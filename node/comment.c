@@ -201,6 +201,10 @@ char *comment_html_to_text(const char *html)
         buf_append(&b, p, 1);
         p++;
     }
+    if (!b.len) {
+        buf_free(&b);
+        return strdup("");
+    }
     char *t = buf_take(&b);
     if (!t)
         return strdup("");
