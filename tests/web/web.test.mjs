@@ -852,7 +852,8 @@ await test('discussion: the dashboard counts the queue; the moderator approves i
   const anon = await (await fetch(`${BASE}/api/v1/measures/${disc.measure.id}/comments`)).json();
   assert(JSON.stringify(anon).includes('Gibt es das Sprachcaf'), 'approved comment is public');
   const html = await (await fetch(`${BASE}/measures/${disc.measure.id}`, { headers: { Accept: 'text/html' } })).text();
-  if (html.includes('/discuss/measure/')) assert(html.includes('Gibt es das Sprachcaf'), 'public portal page shows the approved comment');
+  assert(html.includes(`/admin/#/discuss/measure/${disc.measure.id}`), 'public page links to the discussion (Mitdiskutieren)');
+  assert(html.includes('Gibt es das Sprachcaf'), 'public portal page shows the approved comment');
   await go(disc.pp, `#/discuss/measure/${disc.measure.id}`, '.thread');
   eq(await commentLi(disc.pp, FIRST).getAttribute('data-status'), 'approved', 'approved for the author');
 });
@@ -930,6 +931,8 @@ await test('discussion: hiding needs a reason and leaves a placeholder; restore'
   await mp.click('dialog button[type=submit]');
   await mp.waitForSelector(`[data-queue-item="${disc.xss.id}"]`, { state: 'detached' });
   await waitStatus(mp, /ausgeblendet/);
+  const hiddenHtml = await (await fetch(`${BASE}/measures/${disc.measure.id}`, { headers: { Accept: 'text/html' } })).text();
+  assert(hiddenHtml.includes('Von der Moderation ausgeblendet'), 'public page shows the placeholder');
   await go(disc.pp, `#/discuss/measure/${disc.measure.id}`, '.thread');
   const ph = disc.pp.locator(`li[data-comment="${disc.xss.id}"]`);
   eq(await ph.getAttribute('data-status'), 'hidden', 'hidden');
@@ -940,6 +943,9 @@ await test('discussion: hiding needs a reason and leaves a placeholder; restore'
   await mp.click(`[data-queue-item="${disc.xss.id}"] [data-action=restore]`);
   await mp.waitForSelector(`[data-queue-item="${disc.xss.id}"]`, { state: 'detached' });
   await waitStatus(mp, /wieder sichtbar/);
+  // Restored, the comment is public: the portal shows its markup as text too.
+  const html = await (await fetch(`${BASE}/measures/${disc.measure.id}`, { headers: { Accept: 'text/html' } })).text();
+  assert(html.includes('window.__xss = 1') && !html.includes('<script>window.__xss') && !/<img[^>]*onerror/.test(html), 'public page escapes the comment');
 });
 
 await test('discussion: settings for moderation and a trusted participant (admin)', async () => {
