@@ -653,6 +653,6 @@ int main(void)
     bad_input();
     export_and_delete();
     free(c_anna);
-    tl_server_stop(&node.srv);
+    CHECK_INT(tl_server_stop(&node.srv), 0, "node stops cleanly (no sanitizer report)");
     return tl_done();
 }

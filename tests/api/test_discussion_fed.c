@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static tl_node D, S;
+static tl_node D, S, S2;
 static char measure[64];
 
 static const char *jstr(const json_t *o, const char *k)
@@ -207,7 +207,6 @@ int main(void)
 
     /* 5. Backfill: a state registered now reads the outbox from the start
      * and ends with the same (empty) discussion, the measure included. */
-    tl_node S2;
     if (tl_node_setup_state(&S2, "discfed-s2", NULL) == 0) {
         register_at(&S2);
         CHECK(wait_for(state_has_measure, &S2, 60), "second state has the measure");
@@ -231,13 +230,13 @@ int main(void)
         CHECK(wait_for(state_thread_has, &w7, 60), "second state receives the new comment");
         CHECK(wait_for(state_thread_has, &w8, 60), "first state receives the new comment");
         free(c3);
-        tl_server_stop(&S2.srv);
+        CHECK_INT(tl_server_stop(&S2.srv), 0, "second state stops cleanly (no sanitizer report)");
     } else {
         CHECK(0, "second state setup");
     }
     free(c1);
     free(c2);
-    tl_server_stop(&D.srv);
-    tl_server_stop(&S.srv);
+    CHECK_INT(tl_server_stop(&D.srv), 0, "district stops cleanly (no sanitizer report)");
+    CHECK_INT(tl_server_stop(&S.srv), 0, "state stops cleanly (no sanitizer report)");
     return tl_done();
 }
