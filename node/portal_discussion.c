@@ -79,7 +79,7 @@ void pt_discussion(pctx *c, const char *kind, const char *id)
     pt_esc(c, id);
     pt_out(c, "\"><h2 id=\"diskussion-h\">");
     pt_esc(c, pt_msg(c, "discussion.title"));
-    pt_outf(c, " (%zu)</h2>", json_array_size(items));
+    pt_out(c, "</h2>");
     if (!json_array_size(items)) {
         pt_out(c, "<p>");
         pt_esc(c, pt_msg(c, "discussion.none"));
