@@ -848,6 +848,7 @@ await test('discussion: the dashboard counts the queue; the moderator approves i
   await item.locator('[data-action=approve]').click();
   await mp.waitForSelector(`[data-queue-item="${disc.first.id}"]`, { state: 'detached' });
   await waitStatus(mp, /freigegeben/);
+  await mp.waitForFunction((id) => document.activeElement?.closest('[data-queue-item]')?.dataset.queueItem === id, disc.xss.id);
   await mp.waitForFunction(() => document.querySelector('[data-queue-count=pending]').textContent === ' (1)');
   const anon = await (await fetch(`${BASE}/api/v1/measures/${disc.measure.id}/comments`)).json();
   assert(JSON.stringify(anon).includes('Gibt es das Sprachcaf'), 'approved comment is public');
