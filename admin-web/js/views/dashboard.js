@@ -18,7 +18,7 @@ async function moderationWaiting() {
       api.get('/moderation/queue', { state: 'pending' }),
       api.get('/registrations').catch(() => null),
     ]);
-    const counts = await queueCounts(first);
+    const counts = await queueCounts(first, 'pending');
     const regItems = regs ? (Array.isArray(regs) ? regs : regs.items || []) : [];
     return { ...counts, registrations: regs ? (typeof regs.total === 'number' ? regs.total : regItems.length) : 0 };
   } catch (err) {

@@ -23,17 +23,20 @@ function countOf(r) {
   return itemsOf(r).length;
 }
 
-/** {pending, reported, hidden} from the queue endpoint (its counts member when it
- * has one, else one small request per state). */
-export async function queueCounts(first) {
+/** {pending, reported, hidden} from the queue endpoint: its counts member when it
+ * has one, else the total of `first` (the answer for `firstState`) and one request
+ * per other state. */
+export async function queueCounts(first, firstState) {
   if (first && first.counts && typeof first.counts === 'object') {
     const out = {};
     for (const s of QUEUE_STATES) out[s] = Number(first.counts[s]) || 0;
     return out;
   }
-  const all = await Promise.all(QUEUE_STATES.map((s) => api.get('/moderation/queue', { state: s })));
+  const others = QUEUE_STATES.filter((s) => !(first && s === firstState));
+  const all = await Promise.all(others.map((s) => api.get('/moderation/queue', { state: s })));
   const out = {};
-  QUEUE_STATES.forEach((s, i) => {
+  if (first && firstState) out[firstState] = countOf(first);
+  others.forEach((s, i) => {
     out[s] = countOf(all[i]);
   });
   return out;
@@ -44,8 +47,7 @@ export async function render(main, _params, query) {
   if (!QUEUE_STATES.includes(current)) current = 'pending';
   const res = await api.get('/moderation/queue', { state: current });
   const items = itemsOf(res);
-  let counts = await queueCounts(res);
-  counts[current] = Math.max(counts[current], items.length);
+  let counts = await queueCounts(res, current);
 
   const countEls = {};
   const tabs = h('nav', { class: 'tabs', 'aria-label': t('moderation.tabsLabel') },
@@ -86,6 +88,11 @@ export async function render(main, _params, query) {
       done(li, message);
       return true;
     } catch (err) {
+      if (err.status === 409 || err.status === 404) {
+        // Someone else handled it meanwhile: it does not belong here any more.
+        done(li, t('moderation.alreadyHandled'));
+        return true;
+      }
       announce(errorText(err), 'error');
       return err;
     }
