@@ -8,7 +8,8 @@
 #
 # Env: DINET_BIN (default: build/dinet), CHROMIUM (default: /usr/bin/chromium),
 #      SCREENSHOT_DIR (default: tests/web/screenshots, git-ignored),
-#      KEEP=1 keeps the node's temp dir.
+#      KEEP=1 keeps the node's temp dir, WEB_ONLY=REGEX runs only the matching tests
+#      (and the first login test), e.g. WEB_ONLY=discussion.
 # Ends with "N passed, M failed"; exits non-zero when anything failed.
 set -euo pipefail
 
