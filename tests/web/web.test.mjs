@@ -918,6 +918,14 @@ await test('discussion: a progress entry has its own thread, linked from the tim
   await commentLi(mp, 'auch auf Arabisch').waitFor();
   const list = await (await fetch(`${BASE}/api/v1/progress/${r.data.id}/comments`, { headers: { Cookie: await cookieHeader(mp) } })).json();
   assert(JSON.stringify(list).includes('auch auf Arabisch'), 'a moderator\'s comment on the progress entry is public at once');
+  // Moderators can hide a visible comment right in the thread (it is in no queue).
+  const li = commentLi(mp, 'auch auf Arabisch');
+  const cid = await li.getAttribute('data-comment');
+  await li.locator(':scope > article [data-action=hide]').click();
+  await mp.fill('dialog textarea[name=reason]', 'Test: in der Diskussion ausgeblendet');
+  await mp.click('dialog button[type=submit]');
+  await mp.waitForSelector(`li[data-comment="${cid}"][data-status=hidden]`);
+  assert((await text(mp, `li[data-comment="${cid}"]`)).includes('Von der Moderation ausgeblendet'), 'placeholder in the thread');
 });
 
 await test('discussion: hiding needs a reason and leaves a placeholder; restore', async () => {

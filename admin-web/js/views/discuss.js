@@ -9,6 +9,7 @@ import { t, formatDateTime } from '../i18n.js';
 import { field, showErrors, clearErrors, confirmDialog, formDialog } from '../forms.js';
 import { pageHeader, errorBox, errorText, notice } from '../ui.js';
 import { measureTabs } from './measures.js';
+import { hideDialog } from './moderation.js';
 import { can, announce, state } from '../state.js';
 import { authorOf, isOwn, ownIds, commentText, REPORT_REASONS } from '../comments.js';
 
@@ -170,6 +171,20 @@ function renderComment(ctx, c) {
     actions.push(btn(t('discuss.delete'), 'delete', () => doDelete(ctx, c), 'btn small danger-link'));
   }
   if (!own && !hidden && !pending) actions.push(btn(t('discuss.report'), 'report', () => doReport(c)));
+  // Moderators act in the thread too: comments that appeared at once (post-moderation)
+  // are in no queue until someone reports them.
+  if (ctx.moderator && !ctx.readOnly) {
+    const moderate = (body, message) => api.post(`/comments/${encodeURIComponent(c.id)}/moderation`, body)
+      .then(() => {
+        announce(message, 'success');
+        // After a dialog has closed (the page is inert while it is open).
+        setTimeout(() => reload(ctx, c.id), 60);
+        return true;
+      }, (err) => err);
+    if (pending) actions.push(btn(t('moderation.approve'), 'approve', () => moderate({ action: 'approve' }, t('moderation.approved', { name: author.label })).then((r) => r === true || announce(errorText(r), 'error'))));
+    if (!hidden) actions.push(btn(t('moderation.hide'), 'hide', () => hideDialog(c, author.label, (body) => moderate(body, t('moderation.hidden', { name: author.label })))));
+    if (hidden && ctx.showAll) actions.push(btn(t('moderation.restore'), 'restore', () => moderate({ action: 'restore' }, t('moderation.restored', { name: author.label })).then((r) => r === true || announce(errorText(r), 'error'))));
+  }
 
   let body;
   if (hidden && (c.content == null || c.content === '' || !ctx.showAll)) {

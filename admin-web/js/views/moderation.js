@@ -126,7 +126,8 @@ function renderItem(c, current, act) {
       actions.push(btn(t('moderation.approve'), 'approve', 'primary',
         () => act(c, li, { action: 'approve' }, t('moderation.approved', { name: author.label }))));
     }
-    actions.push(btn(t('moderation.hide'), 'hide', 'danger', () => hideDialog(c, li, act, author.label)));
+    actions.push(btn(t('moderation.hide'), 'hide', 'danger',
+      () => hideDialog(c, author.label, (body) => act(c, li, body, t('moderation.hidden', { name: author.label })))));
   } else {
     actions.push(btn(t('moderation.restore'), 'restore', 'primary',
       () => act(c, li, { action: 'restore' }, t('moderation.restored', { name: author.label }))));
@@ -155,8 +156,11 @@ function renderItem(c, current, act) {
   return li;
 }
 
-async function hideDialog(c, li, act, name) {
-  await formDialog({
+/** Asks for the reason and hides the comment; send(body) does the request and
+ * returns true or the error. Resolves true when hidden. Used by the queue and by
+ * moderators in a thread. */
+export function hideDialog(c, name, send) {
+  return formDialog({
     title: t('moderation.hideTitle', { name }),
     submitLabel: t('moderation.hide'),
     build: (form) => {
@@ -170,7 +174,7 @@ async function hideDialog(c, li, act, name) {
         showErrors(form, [{ field: 'reason', detail: t('moderation.reasonRequired') }]);
         return false;
       }
-      const r = await act(c, li, { action: 'hide', reason }, t('moderation.hidden', { name }));
+      const r = await send({ action: 'hide', reason });
       if (r === true) return true;
       showErrors(form, r.errors && r.errors.length ? r.errors : [{ field: null, detail: errorText(r) }]);
       return false;
