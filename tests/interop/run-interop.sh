@@ -546,6 +546,23 @@ check "(e) hidden: no longer in the public list" not_public
 state_lacks() { ! state_has; }
 check "(e) hidden: removed on the state node (Delete)" wait_for 20 state_lacks
 
+echo "== (e) replies per actor and hour are limited"
+ETAG=$(curl -sS --max-time 5 -D - -o /dev/null "$BASE/api/v1/settings" | tr -d '\r' |
+    awk 'tolower($1) == "etag:" {print $2}')
+code=$(curl -sS --max-time 10 -o "$TMP/e8.json" -w '%{http_code}' -X PATCH \
+    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -H "If-Match: $ETAG" \
+    --data '{"moderation":{"rate_per_hour":1}}' "$BASE/api/v1/settings")
+check "(e) rate limit set to 1 reply per hour (HTTP $code)" test "$code" = 200
+LMARK="Zuviel-$RANDOM"
+peer_post /control/reply \
+    "$(jq -nc --arg to "$ACTOR" --arg r "$MURL" --arg m "$LMARK" '{to: $to, inReplyTo: $r, content: $m}')" \
+    "$TMP/e9.json" >/dev/null
+LNOTE=$(jq -r '.create // empty' "$TMP/e9.json" 2>/dev/null)
+ST=$(peer_get /sent | jq -r --arg id "$LNOTE" '[.[] | select(.activity.id == $id)] | first | .status // 0')
+check "(e) Fedify's second reply within the hour is refused (HTTP $ST)" test "$ST" = 403
+over_not_queued() { ! api GET "/api/v1/moderation/queue?state=pending" | grep -q "$LMARK"; }
+check "(e) ... and not stored" over_not_queued
+
 echo "== (e) a blocked domain cannot comment"
 code=$(api_status POST /api/v1/federation/blocks '{"pattern":"localhost","kind":"domain"}' "$TMP/e6.json")
 check "(e) the domain localhost is blocked (HTTP $code)" test "$code" = 201
