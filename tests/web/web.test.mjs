@@ -398,6 +398,11 @@ async function discussionTests() {
     await pp.fill('.comment-slot textarea[name=content]', `${FIRST} (ergänzt)`);
     await pp.click('.comment-slot button[type=submit]');
     await commentLi(pp, '(ergänzt)').waitFor();
+    // Delete own (the reply): asked first, then gone from the thread.
+    await reply.locator(':scope > article [data-action=delete]').click();
+    await pp.click('dialog button.btn.danger');
+    await waitStatus(pp, /gelöscht/);
+    await reply.waitFor({ state: 'detached' });
     // Report the moderator's comment.
     await mod.locator(':scope > article [data-action=report]').click();
     await pp.waitForSelector('dialog input[name=reason]');
