@@ -193,11 +193,11 @@ const fedi = createServer((req, res) => {
 await new Promise((r) => fedi.listen(0, '127.0.0.1', r));
 const fediBase = `http://127.0.0.1:${fedi.address().port}`;
 
-/** Sends a signed (draft-cavage, rsa-sha256) Follow from a fake actor to the node. */
-async function sendFollow(name) {
+/** Sends a signed (draft-cavage, rsa-sha256) activity from a fake actor to the node's inbox. */
+async function sendActivity(name, make) {
   const actor = `${fediBase}/actors/${name}`;
   const nodeActor = (await (await fetch(`${BASE}/actor`, { headers: { Accept: 'application/activity+json' } })).json());
-  const body = JSON.stringify({ '@context': 'https://www.w3.org/ns/activitystreams', id: `${actor}/follows/${Date.now()}`, type: 'Follow', actor, object: nodeActor.id });
+  const body = JSON.stringify({ '@context': 'https://www.w3.org/ns/activitystreams', ...make(actor, nodeActor) });
   const url = new URL(nodeActor.inbox);
   const date = new Date().toUTCString();
   const digest = `SHA-256=${createHash('sha256').update(body).digest('base64')}`;
@@ -211,6 +211,11 @@ async function sendFollow(name) {
     },
   });
   return { status: r.status, text: await r.text(), actor };
+}
+
+/** Sends a signed (draft-cavage, rsa-sha256) Follow from a fake actor to the node. */
+function sendFollow(name) {
+  return sendActivity(name, (actor, nodeActor) => ({ id: `${actor}/follows/${Date.now()}`, type: 'Follow', actor, object: nodeActor.id }));
 }
 
 async function until(fn, what, ms = 15000) {
@@ -474,6 +479,23 @@ async function discussionTests() {
     // Restored, the comment is public: the portal shows its markup as text too.
     const html = await (await fetch(`${BASE}/measures/${disc.measure.id}`, { headers: { Accept: 'text/html' } })).text();
     assert(html.includes('window.__xss = 1') && !html.includes('<script>window.__xss') && !/<img[^>]*onerror/.test(html), 'public page escapes the comment');
+  }, DISC);
+
+  await test('discussion: a reply from the fediverse waits in the queue with its actor URL', async () => {
+    const mp = disc.mp;
+    disc.cur = mp;
+    const text0 = 'Eine Antwort aus dem Fediverse <b>mit Markup</b>';
+    const sent = await sendActivity('carla', (actor) => ({
+      id: `${actor}/create/${Date.now()}`, type: 'Create', actor, to: ['https://www.w3.org/ns/activitystreams#Public'],
+      object: { id: `${actor}/notes/${Date.now()}`, type: 'Note', attributedTo: actor, inReplyTo: `${BASE}/measures/${disc.measure.id}`, content: `<p>${text0.replace(/</g, '&lt;')}</p>`, to: ['https://www.w3.org/ns/activitystreams#Public'] },
+    }));
+    assert(sent.status >= 200 && sent.status < 300, `reply accepted: ${sent.status} ${sent.text}`);
+    const item = await until(async () => (await api('GET', '/moderation/queue?state=pending')).data.items.find((c) => c.author && c.author.actor === sent.actor), 'the remote reply in the queue');
+    await go(mp, '#/moderation', `[data-queue-item="${item.id}"]`);
+    eq(await mp.getAttribute(`[data-queue-item="${item.id}"] [data-author] a`, 'href'), sent.actor, 'actor URL linked');
+    assert((await text(mp, `[data-queue-item="${item.id}"] .queue-content`)).includes('<b>mit Markup</b>'), 'its text shown as text');
+    await mp.click(`[data-queue-item="${item.id}"] [data-action=approve]`);
+    await mp.waitForSelector(`[data-queue-item="${item.id}"]`, { state: 'detached' });
   }, DISC);
 
   await test('discussion: settings for moderation and a trusted participant (admin)', async () => {
