@@ -29,6 +29,9 @@
 //   POST /control/reply      {"to": ACTOR_URL, "inReplyTo": URL, "content": HTML}: send a
 //                            Create(Note) replying to inReplyTo to that actor's inbox
 //   POST /control/flag       {"to": ACTOR_URL, "object": URL, "content": TEXT}: send a Flag
+//   POST /control/update     {"to": ACTOR_URL, "note": NOTE_URL, "content": HTML}: change one
+//                            of its notes and send Update(Note) to that actor
+//   POST /control/delete     {"to": ACTOR_URL, "note": NOTE_URL}: send Delete(Tombstone)
 //
 // PEER_HOST (default 127.0.0.1) is the host it listens on and names itself by
 // ("localhost" gives a peer on another domain than 127.0.0.1, for block tests).
@@ -41,7 +44,10 @@ import {
   Activity,
   Create,
   createFederation,
+  Delete,
   Flag,
+  Tombstone,
+  Update,
   Endpoints,
   Follow,
   generateCryptoKeyPair,
@@ -343,6 +349,41 @@ async function control(request, url) {
       error = String(e?.message ?? e);
     }
     return json({ create: create.id.href, note: note.id.href, error });
+  }
+  if (url.pathname === "/control/update" || url.pathname === "/control/delete") {
+    const target = await ctx.lookupObject(body.to);
+    if (!isActor(target)) return json({ error: `${body.to} is not an actor` }, 422);
+    const nid = String(body.note ?? "").split("/").at(-1);
+    const old = notes.get(nid);
+    if (!old) return json({ error: `no note ${body.note}` }, 404);
+    let activity;
+    if (url.pathname === "/control/update") {
+      const note = old.clone({ content: body.content ?? "<p>geändert</p>" });
+      notes.set(nid, note);
+      activity = new Update({
+        id: new URL(`${ctx.getActorUri(IDENT).href}/updates/${randomUUID()}`),
+        actor: ctx.getActorUri(IDENT),
+        to: PUBLIC_COLLECTION,
+        cc: target.id,
+        object: note,
+      });
+    } else {
+      notes.delete(nid);
+      activity = new Delete({
+        id: new URL(`${ctx.getActorUri(IDENT).href}/deletes/${randomUUID()}`),
+        actor: ctx.getActorUri(IDENT),
+        to: PUBLIC_COLLECTION,
+        cc: target.id,
+        object: new Tombstone({ id: old.id }),
+      });
+    }
+    let error = null;
+    try {
+      await ctx.sendActivity({ identifier: IDENT }, target, activity);
+    } catch (e) {
+      error = String(e?.message ?? e);
+    }
+    return json({ activity: activity.id.href, error });
   }
   if (url.pathname === "/control/flag") {
     const target = await ctx.lookupObject(body.to);

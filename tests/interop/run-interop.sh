@@ -522,6 +522,25 @@ check "(e) Fedify (a follower) receives the district's Note of the reply" wait_f
 check "(e) ... its proof verifies in Fedify" \
     test "$(received_where "$FED_Q" | jq -r .proofVerified)" = true
 
+echo "== (e) Fedify edits its reply"
+EMARK="Bearbeitet-$RANDOM"
+peer_post /control/update \
+    "$(jq -nc --arg to "$ACTOR" --arg n "$RNOTE" --arg m "$EMARK" '{to: $to, note: $n, content: ("<p>" + $m + "</p>")}')" \
+    "$TMP/e10.json" >/dev/null
+edited_pending() {
+    api GET "/api/v1/comments/$CID" |
+        jq -e --arg m "$EMARK" '.content == $m and .status == "pending"' >/dev/null 2>&1
+}
+check "(e) Fedify's Update(Note) changes the comment and sends it back to moderation ($(jq -r '.error // "no error"' "$TMP/e10.json" 2>/dev/null))" \
+    wait_for 10 edited_pending
+check "(e) ... the old text is no longer public" not_public
+check "(e) ... and the state removed it meanwhile" wait_for 20 bash -c "! curl -sS --max-time 5 '$SBASE/api/v1/measures/$MID/comments' | grep -q '$RMARK'"
+code=$(api_status POST "/api/v1/comments/$CID/moderation" '{"action":"approve"}' "$TMP/e11.json")
+check "(e) approved again (HTTP $code)" test "$code" = 200
+state_has_edit() { curl -sS --max-time 5 "$SBASE/api/v1/measures/$MID/comments" | grep -q "$EMARK"; }
+check "(e) the edited text reaches the state" wait_for 20 state_has_edit
+RMARK=$EMARK # public_has, state_has and friends now look for the edited text
+
 echo "== (e) Fedify flags the comment"
 ETAG=$(curl -sS --max-time 5 -D - -o /dev/null "$BASE/api/v1/settings" | tr -d '\r' |
     awk 'tolower($1) == "etag:" {print $2}')
@@ -545,6 +564,16 @@ check "(e) the Flag counts as the second report: the comment is hidden" wait_for
 check "(e) hidden: no longer in the public list" not_public
 state_lacks() { ! state_has; }
 check "(e) hidden: removed on the state node (Delete)" wait_for 20 state_lacks
+
+echo "== (e) Fedify deletes its reply"
+peer_post /control/delete "$(jq -nc --arg to "$ACTOR" --arg n "$RNOTE" '{to: $to, note: $n}')" \
+    "$TMP/e12.json" >/dev/null
+deleted_now() {
+    [[ $(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+        "$BASE/api/v1/comments/$CID") == 404 ]]
+}
+check "(e) Fedify's Delete deletes the comment ($(jq -r '.error // "no error"' "$TMP/e12.json" 2>/dev/null))" \
+    wait_for 10 deleted_now
 
 echo "== (e) replies per actor and hour are limited"
 ETAG=$(curl -sS --max-time 5 -D - -o /dev/null "$BASE/api/v1/settings" | tr -d '\r' |
