@@ -234,9 +234,42 @@ static void registration(void)
     CHECK_INT(sx(&r, &anna, "POST", "/api/v1/measures", "{\"title\":\"x\"}", true), 403,
               "participant cannot create measures");
     tl_resp_free(&r);
+    /* Every staff endpoint refuses a participant (role below viewer). */
+    static const char *const staff[][3] = {
+        {"GET", "/api/v1/users", NULL},
+        {"GET", "/api/v1/tokens", NULL},
+        {"GET", "/api/v1/federation/following", NULL},
+        {"GET", "/api/v1/federation/blocks", NULL},
+        {"GET", "/api/v1/federation/deliveries", NULL},
+        {"GET", "/api/v1/federation/objects", NULL},
+        {"GET", "/api/v1/registrations", NULL},
+        {"GET", "/api/v1/moderation/queue", NULL},
+        {"POST", "/api/v1/organisations", "{\"name\":\"X e. V.\",\"kind\":\"civil_society\"}"},
+        {"POST", "/api/v1/users", "{\"name\":\"zz\",\"role\":\"viewer\",\"password\":\"ein-langes-passwort\"}"},
+        {"POST", "/api/v1/tokens", "{\"name\":\"zz\",\"role\":\"viewer\"}"},
+        {"POST", "/api/v1/federation/blocks", "{\"pattern\":\"spam.example\",\"kind\":\"domain\"}"},
+        {"POST", "/api/v1/federation/following", "{\"target\":\"http://127.0.0.1:1/actor\"}"},
+        {"POST", "/api/v1/users/bert/trust", "{\"trusted\":true}"},
+        {"PATCH", "/api/v1/settings", "{\"name\":\"x\"}"},
+    };
+    for (size_t i = 0; i < sizeof staff / sizeof staff[0]; i++) {
+        long st = sx(&r, &anna, staff[i][0], staff[i][1], staff[i][2], true);
+        CHECK(st == 403, "participant: %s %s gives 403, got %ld", staff[i][0], staff[i][1], st);
+        tl_resp_free(&r);
+    }
     sx(&r, &anna, "GET", "/api/v1/changes", NULL, false);
     CHECK(r.body && !strstr(r.body, "\"actor\""), "participant does not see who changed what");
     tl_resp_free(&r);
+    /* A participant changes the own password and logs out. */
+    CHECK_INT(sx(&r, &carl, "POST", "/api/v1/session/password",
+                 "{\"old_password\":\"" TL_PASSWORD "\",\"new_password\":\"" TL_PASSWORD "-2\"}",
+                 true),
+              200, "participant changes the password");
+    tl_resp_free(&r);
+    CHECK_INT(login(&carl, "carl", TL_PASSWORD "-2"), 200, "login with the new password");
+    CHECK_INT(sx(&r, &carl, "DELETE", "/api/v1/session", NULL, true), 200, "participant logs out");
+    tl_resp_free(&r);
+    CHECK_INT(login(&carl, "carl", TL_PASSWORD "-2"), 200, "carl logs in again");
     sx(&r, &anna, "GET", "/api/v1/session", NULL, false);
     CHECK_STR(jstr(r.json, "role"), "participant", "session role");
     CHECK_STR(jstr(r.json, "display_name"), "Anna A.", "session display name");
