@@ -1395,13 +1395,40 @@ static void h_queue(http_req *req, http_resp *resp)
     const char *state = http_query(req, "state");
     if (!state)
         state = "pending";
+    if (!strcmp(state, "flagged")) {
+        /* Records (measures, progress entries) flagged from the fediverse. */
+        sqlite3_stmt *st = db_stmt(req->db, "SELECT r.comment_id, k.kind, k.title, count(*), "
+                                            "max(r.created) FROM comment_reports r JOIN records k "
+                                            "ON k.id=r.comment_id GROUP BY r.comment_id "
+                                            "ORDER BY max(r.created) DESC LIMIT 500");
+        json_t *items = json_array();
+        while (st && sqlite3_step(st) == SQLITE_ROW)
+            json_array_append_new(
+                items, json_pack("{s:{s:s, s:s, s:s}, s:I, s:s}", "target", "kind", col(st, 1),
+                                 "id", col(st, 0), "title", col(st, 2) ? col(st, 2) : "",
+                                 "report_count", (json_int_t)sqlite3_column_int64(st, 3),
+                                 "created", col(st, 4)));
+        db_done(st);
+        size_t i;
+        json_t *it;
+        json_array_foreach(items, i, it) json_object_set_new(
+            it, "reports",
+            rows_of(req->db,
+                    "SELECT reason, created, reporter FROM comment_reports WHERE comment_id=:t "
+                    "ORDER BY created",
+                    0, json_string_value(json_object_get(json_object_get(it, "target"), "id")),
+                    false));
+        http_json(resp, 200, json_pack("{s:s, s:I, s:o}", "state", state, "total",
+                                       (json_int_t)json_array_size(items), "items", items));
+        return;
+    }
     const char *where = !strcmp(state, "pending")    ? "c.status='pending'"
                         : !strcmp(state, "reported") ? "c.report_count>0 AND c.status='approved'"
                         : !strcmp(state, "hidden")   ? "c.status='hidden'"
                                                      : NULL;
     if (!where) {
         http_problem(resp, 400, "invalid-parameter", "Bad state",
-                     "state: one of pending, reported, hidden", "state", NULL);
+                     "state: one of pending, reported, hidden, flagged", "state", NULL);
         return;
     }
     char sql[1200];
@@ -1745,8 +1772,23 @@ static int on_flag(db *d, const json_t *act, const remote_actor *who, inbox_stat
                 reports += a > 0;
             }
             json_decref(row);
-        } else {
-            /* A flagged measure or progress entry: logged for the editors. */
+        } else if (target_ok(d, kind, id, NULL, 0, NULL, 0, NULL, 0)) {
+            /* A flagged measure or progress entry: a report the moderators see
+             * in the queue (state=flagged); records are never hidden by it. */
+            char now[21];
+            util_now_iso(now);
+            sqlite3_stmt *st = db_stmt(d, "INSERT OR IGNORE INTO comment_reports(comment_id, "
+                                          "reporter, reason, created) VALUES(:c, :r, :why, :now)");
+            if (!st)
+                rc = -1;
+            else {
+                db_bind_text(st, ":c", id);
+                db_bind_text(st, ":r", who->id);
+                db_bind_text(st, ":why", why);
+                db_bind_text(st, ":now", now);
+                if (db_exec_stmt(st))
+                    rc = -1;
+            }
             log_event(LOG_WARN, "record.flagged", "record", id, "actor", who->id, "reason", why,
                       NULL);
             measures++;

@@ -565,6 +565,18 @@ check "(e) hidden: no longer in the public list" not_public
 state_lacks() { ! state_has; }
 check "(e) hidden: removed on the state node (Delete)" wait_for 20 state_lacks
 
+code=$(peer_post /control/flag \
+    "$(jq -nc --arg to "$ACTOR" --arg o "$MURL" '{to: $to, object: $o, content: "off-topic"}')" \
+    "$TMP/e13.json")
+flagged_measure() {
+    api GET "/api/v1/moderation/queue?state=flagged" |
+        jq -e --arg m "$MID" --arg a "$PEER_ACTOR" \
+            '.items[] | select(.target.id == $m and .target.kind == "measure" and (.reports[0].reporter == $a) and .reports[0].reason == "off-topic")' \
+            >/dev/null 2>&1
+}
+check "(e) Fedify's Flag of the measure is a report in the moderators' queue (state=flagged)" \
+    wait_for 10 flagged_measure
+
 echo "== (e) Fedify deletes its reply"
 peer_post /control/delete "$(jq -nc --arg to "$ACTOR" --arg n "$RNOTE" '{to: $to, note: $n}')" \
     "$TMP/e12.json" >/dev/null
