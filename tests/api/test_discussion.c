@@ -338,6 +338,15 @@ static void premoderation(void)
     CHECK(jstr(r.json, "content") && strstr(jstr(r.json, "content"), "Anna A."),
           "content names the author");
     tl_resp_free(&r);
+    /* Browsers are sent to the comment on its page. */
+    tl_http(&r, "GET", url, NULL, NULL, NULL);
+    CHECK_INT(r.status, 303, "GET /comments/ID for a browser redirects");
+    char *loc = tl_header(&r, "Location");
+    char wantloc[200];
+    snprintf(wantloc, sizeof wantloc, "/measures/%s#c-%s", measure, c_anna);
+    CHECK_STR(loc, wantloc, "redirect to the comment's anchor on the measure page");
+    free(loc);
+    tl_resp_free(&r);
     /* Trusted participants are post-moderated. */
     CHECK_INT(sx(&r, &anna, "POST", "/api/v1/users/bert/trust", "{\"trusted\":true}", true), 403,
               "participant cannot trust");
