@@ -771,6 +771,25 @@ static void h_registration_action(http_req *req, http_resp *resp)
     }
 }
 
+static void h_participants(http_req *req, http_resp *resp)
+{
+    if (!api_require(req, resp, ROLE_MODERATOR))
+        return;
+    json_t *all = account_user_list(req->db), *items = json_array();
+    size_t i;
+    json_t *u;
+    json_array_foreach(all, i, u)
+    {
+        const char *r = sget(u, "role");
+        if (r && (!strcmp(r, "participant") || !strcmp(r, "viewer"))) {
+            json_object_del(u, "id");
+            json_array_append(items, u);
+        }
+    }
+    json_decref(all);
+    http_json(resp, 200, json_pack("{s:o}", "items", items));
+}
+
 static void h_trust(http_req *req, http_resp *resp)
 {
     if (!api_require(req, resp, ROLE_MODERATOR))
@@ -990,6 +1009,28 @@ static void h_list(http_req *req, http_resp *resp)
             while (sqlite3_step(st) == SQLITE_ROW) {
                 json_t *row = row_json(st);
                 json_array_append_new(items, public_doc(row, true));
+                json_decref(row);
+            }
+            db_done(st);
+        }
+    } else if (req->authed && req->who.user_id) {
+        /* A logged-in person also sees the own pending comments (full form),
+         * and every own comment is marked own. */
+        items = json_array();
+        sqlite3_stmt *st = db_stmt(
+            req->db, "SELECT " COMMENT_COLS "WHERE c.target_kind=:k AND c.target_id=:id AND "
+                     "(c.status IN ('approved','hidden') OR (c.status='pending' AND "
+                     "c.author_user_id=:uid)) ORDER BY c.created, c.seq LIMIT 1000");
+        if (st) {
+            db_bind_text(st, ":k", kind);
+            db_bind_text(st, ":id", req->params[0]);
+            db_bind_int(st, ":uid", req->who.user_id);
+            while (sqlite3_step(st) == SQLITE_ROW) {
+                json_t *row = row_json(st);
+                bool own = iget(row, "author_user_id") == req->who.user_id;
+                json_t *doc = public_doc(row, own);
+                json_object_set_new(doc, "own", json_boolean(own));
+                json_array_append_new(items, doc);
                 json_decref(row);
             }
             db_done(st);
@@ -1320,9 +1361,9 @@ static void h_moderate(http_req *req, http_resp *resp)
     if (!only_fields(resp, in, allowed))
         goto out;
     if (!action || (strcmp(action, "approve") && strcmp(action, "hide") &&
-                    strcmp(action, "restore"))) {
+                    strcmp(action, "restore") && strcmp(action, "dismiss"))) {
         http_problem(resp, 422, "validation", "Invalid value",
-                     "action: one of approve, hide, restore", "action", NULL);
+                     "action: one of approve, hide, restore, dismiss", "action", NULL);
         goto out;
     }
     if ((rj && !json_is_null(rj) && !json_is_string(rj)) ||
@@ -1346,7 +1387,8 @@ static void h_moderate(http_req *req, http_resp *resp)
     }
     const char *cur = sget(row, "status");
     const char *next = !strcmp(action, "hide") ? "hidden" : "approved";
-    if ((!strcmp(action, "approve") && strcmp(cur, "pending")) ||
+    if ((!strcmp(action, "dismiss") && strcmp(cur, "approved")) ||
+        (!strcmp(action, "approve") && strcmp(cur, "pending")) ||
         (!strcmp(action, "restore") && strcmp(cur, "hidden")) ||
         (!strcmp(action, "hide") && !strcmp(cur, "hidden"))) {
         char detail[160];
@@ -1356,7 +1398,7 @@ static void h_moderate(http_req *req, http_resp *resp)
     }
     db *d = req->db;
     int rc = db_begin(d);
-    if (!rc && !strcmp(action, "restore")) {
+    if (!rc && (!strcmp(action, "restore") || !strcmp(action, "dismiss"))) {
         /* The moderator decided: earlier reports no longer count. */
         sqlite3_stmt *st = db_stmt(d, "DELETE FROM comment_reports WHERE comment_id=:id");
         rc = !st;
@@ -1370,8 +1412,20 @@ static void h_moderate(http_req *req, http_resp *resp)
             rc = db_exec_stmt(st);
         }
     }
-    if (!rc)
+    if (!rc && strcmp(action, "dismiss"))
         rc = set_status(d, req->params[0], next, blank ? NULL : reason, req->who.actor);
+    else if (!rc) {
+        /* dismiss: the comment stays as it is; only who decided is noted. */
+        sqlite3_stmt *st = db_stmt(d, "UPDATE comments SET moderated_by=:b, "
+                                      "moderation_reason=:r WHERE id=:id");
+        rc = !st;
+        if (st) {
+            db_bind_text(st, ":b", req->who.actor);
+            db_bind_text(st, ":r", blank ? "reports dismissed" : reason);
+            db_bind_text(st, ":id", req->params[0]);
+            rc = db_exec_stmt(st);
+        }
+    }
     if (rc || db_commit(d)) {
         db_rollback(d);
         problem_internal(resp);
@@ -1994,6 +2048,7 @@ const http_route comment_routes[] = {
     {"POST", "/api/v1/registrations/*/approve", h_registration_action},
     {"POST", "/api/v1/registrations/*/reject", h_registration_action},
     {"POST", "/api/v1/users/*/trust", h_trust},
+    {"GET", "/api/v1/participants", h_participants},
     {"GET", "/api/v1/me/export", h_export},
     {"DELETE", "/api/v1/me", h_delete_me},
     {"GET", "/api/v1/measures/*/comments", h_list},

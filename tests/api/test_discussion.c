@@ -212,6 +212,15 @@ static void registration(void)
         CHECK(mod("POST", p, NULL, &r, TL_MODERATOR) == 200, "approve %s", who[i]);
         tl_resp_free(&r);
     }
+    CHECK_INT(mod("GET", "/api/v1/participants", NULL, &r, TL_VIEWER), 403,
+              "viewer cannot list participants");
+    tl_resp_free(&r);
+    CHECK_INT(mod("GET", "/api/v1/participants", NULL, &r, TL_MODERATOR), 200,
+              "moderator lists participants");
+    CHECK(r.body && strstr(r.body, "\"anna\"") && strstr(r.body, "\"dora\"") &&
+              !strstr(r.body, "\"admin\""),
+          "participants (approved or not), no staff: %s", r.body ? r.body : "");
+    tl_resp_free(&r);
     CHECK_INT(login(&anna, "anna", TL_PASSWORD), 200, "approved account logs in");
     CHECK_INT(login(&bert, "bert", TL_PASSWORD), 200, "bert logs in");
     CHECK_INT(login(&carl, "carl", TL_PASSWORD), 200, "carl logs in");
@@ -295,6 +304,16 @@ static void premoderation(void)
     bool found;
     CHECK_INT(public_items("nächste Kurs", &found), 0, "pending comment is not public");
     CHECK(!found, "pending content not public");
+    sx(&r, &anna, "GET", path, NULL, false);
+    json_t *mine = json_array_get(json_object_get(r.json, "items"), 0);
+    CHECK_STR(jstr(mine, "id"), c_anna, "the author sees the own pending comment");
+    CHECK(json_is_true(json_object_get(mine, "own")), "marked own");
+    CHECK_STR(jstr(mine, "status"), "pending", "own comment's status");
+    tl_resp_free(&r);
+    sx(&r, &bert, "GET", path, NULL, false);
+    CHECK_INT(json_array_size(json_object_get(r.json, "items")), 0,
+              "others do not see someone's pending comment");
+    tl_resp_free(&r);
     CHECK_INT(mod("GET", "/api/v1/moderation/queue?state=pending", NULL, &r, TL_MODERATOR), 200,
               "queue");
     json_t *it = json_array_get(json_object_get(r.json, "items"), 0);
@@ -452,6 +471,27 @@ static void reports(void)
               "hidden queue");
     CHECK(r.body && strstr(r.body, "auto-hidden after 3 reports"), "reason auto-hidden");
     tl_resp_free(&r);
+
+    /* Dismissing reports keeps a comment visible and clears its reports. */
+    char *fine = post_comment(&bert, "Ganz normaler Beitrag", NULL, "approved");
+    char rp[128], dp[128];
+    snprintf(rp, sizeof rp, "/api/v1/comments/%s/reports", fine);
+    snprintf(dp, sizeof dp, "/api/v1/comments/%s/moderation", fine);
+    CHECK_INT(sx(&r, &anna, "POST", rp, "{\"reason\":\"off-topic\"}", true), 201,
+              "report a fine comment");
+    tl_resp_free(&r);
+    CHECK_INT(mod("POST", dp, "{\"action\":\"dismiss\"}", &r, TL_MODERATOR), 200,
+              "moderator dismisses the reports");
+    CHECK_STR(jstr(r.json, "status"), "approved", "still approved");
+    CHECK_INT(json_integer_value(json_object_get(r.json, "report_count")), 0, "reports cleared");
+    tl_resp_free(&r);
+    mod("GET", "/api/v1/moderation/queue?state=reported", NULL, &r, TL_MODERATOR);
+    CHECK(r.body && !strstr(r.body, fine), "no longer in the reported queue");
+    tl_resp_free(&r);
+    CHECK_INT(sx(&r, &anna, "POST", rp, "{\"reason\":\"off-topic\"}", true), 201,
+              "it can be reported again after a dismissal");
+    tl_resp_free(&r);
+    free(fine);
 
     /* Moderation: hide needs a reason; restore. */
     char mp[128];
