@@ -974,6 +974,72 @@ await test('administration: API token shown once, then revoked', async () => {
 
 await discussionRun;
 
+// The accessibility pass reads the records made above and has its own contexts: it runs
+// beside the remaining tests (federation, account, phone), which change nothing it shows
+// in a way that matters (each page is audited as rendered in its own context).
+const a11yRun = test('accessibility: own checks and axe-core, every page, German and English', async () => {
+  const pages = [
+    ['dashboard', '#/', '[data-count="status:active"]'],
+    ['organisations', '#/organisations', 'table.data tbody tr'],
+    ['organisation-edit', `#/organisations/${state.orgId}`, 'input[name=name]'],
+    ['organisation-history', `#/organisations/${state.orgId}/history`, '.history'],
+    ['measures', '#/measures', 'table.data tbody tr'],
+    ['measure-edit', `#/measures/${state.measureId}`, 'input[name=title]'],
+    ['measure-new', '#/measures/new', 'input[name=title]'],
+    ['measure-progress', `#/measures/${state.measureId}/progress`, '.timeline'],
+    ['measure-history', `#/measures/${state.measureId}/history`, '.history'],
+    ['transfer', '#/transfer', '#import-title'],
+    ['federation', '#/federation', '#fed-blocks'],
+    ['users', '#/users', 'tr[data-user]'],
+    ['tokens', '#/tokens', 'form input[name=name]'],
+    ['settings', '#/settings', 'form.record-form'],
+    ['account', '#/account', 'input[name=old_password]'],
+    ['discussion', `#/discuss/measure/${disc.measure ? disc.measure.id : state.measureId}`, '.thread-box > :not(.loading)'],
+    ['moderation', '#/moderation', '[data-queue-count=hidden]'],
+    ['registrations', '#/registrations', 'table.data tbody tr'],
+    ['mydata', '#/mydata', '[data-action=export]'],
+  ];
+  // The discussion tests above take screenshots of these pages already.
+  const NO_A11Y_SHOT = new Set(['discussion', 'moderation', 'registrations', 'mydata']);
+  // German and English run side by side, each in its own browser context.
+  const auditAll = async (lang) => {
+    const failures = [];
+    const ap = await newPage({ current: false });
+    const add = (name, list) => list.forEach((p) => failures.push(`[${lang}] ${name}: ${p}`));
+    await ap.goto(ADMIN);
+    await ap.evaluate((l) => localStorage.setItem('dinet.admin.lang', l), lang);
+    await ap.reload();
+    await ap.waitForSelector('input[name=name]');
+    add('login', await audit(ap, 'login', lang));
+    await go(ap, '#/register', 'input[name=display_name]');
+    await ap.click('form button[type=submit]');
+    await ap.waitForSelector('.error-summary');
+    add('register-errors', await audit(ap, 'register-errors', lang));
+    await login(ap, 'admin');
+    for (const [name, hash, sel] of pages) {
+      if (overBudget()) throw new AssertionError(`time budget used up before ${lang}/${name}`);
+      await go(ap, hash, sel);
+      add(name, await audit(ap, name, lang));
+      if (lang === 'de' && !NO_A11Y_SHOT.has(name)) await shot(ap, `a11y-${name}`);
+    }
+    // States that only exist after an action: form errors and the import preview.
+    await go(ap, '#/organisations/new', 'input[name=name]');
+    await ap.click('form.record-form button[type=submit]');
+    await ap.waitForSelector('.error-summary');
+    add('organisation-errors', await audit(ap, 'organisation-errors', lang));
+    await go(ap, '#/transfer', '#import-title');
+    await ap.check('input[type=radio][value=measures]');
+    await ap.fill('textarea[name=paste]', 'title;fields_of_action\nGut;HF1\n;HF99\n');
+    await ap.click('[data-action=preview]');
+    await ap.waitForSelector('.preview-summary');
+    add('import-preview', await audit(ap, 'import-preview', lang));
+    await ap.context().close();
+    return failures;
+  };
+  const failures = (await Promise.all([auditAll('de'), auditAll('en')])).flat();
+  assert(!failures.length, `${failures.length} accessibility problems:\n     ${failures.slice(0, 25).join('\n     ')}`);
+}, { page: () => null });
+
 await test('federation: approve a follower, retry a failed delivery, block a follower, follow by URL', async () => {
   const a = await sendFollow('anna');
   assert(a.status >= 200 && a.status < 300, `signed Follow accepted by the inbox: ${a.status} ${a.text}`);
@@ -1069,69 +1135,7 @@ await test('phone-sized screen: no horizontal scrolling, menu opens', async () =
   currentPage = page;
 });
 
-await test('accessibility: own checks and axe-core, every page, German and English', async () => {
-  const pages = [
-    ['dashboard', '#/', '[data-count="status:active"]'],
-    ['organisations', '#/organisations', 'table.data tbody tr'],
-    ['organisation-edit', `#/organisations/${state.orgId}`, 'input[name=name]'],
-    ['organisation-history', `#/organisations/${state.orgId}/history`, '.history'],
-    ['measures', '#/measures', 'table.data tbody tr'],
-    ['measure-edit', `#/measures/${state.measureId}`, 'input[name=title]'],
-    ['measure-new', '#/measures/new', 'input[name=title]'],
-    ['measure-progress', `#/measures/${state.measureId}/progress`, '.timeline'],
-    ['measure-history', `#/measures/${state.measureId}/history`, '.history'],
-    ['transfer', '#/transfer', '#import-title'],
-    ['federation', '#/federation', '#fed-blocks'],
-    ['users', '#/users', 'tr[data-user]'],
-    ['tokens', '#/tokens', 'form input[name=name]'],
-    ['settings', '#/settings', 'form.record-form'],
-    ['account', '#/account', 'input[name=old_password]'],
-    ['discussion', `#/discuss/measure/${disc.measure ? disc.measure.id : state.measureId}`, '.thread-box > :not(.loading)'],
-    ['moderation', '#/moderation', '[data-queue-count=hidden]'],
-    ['registrations', '#/registrations', 'table.data tbody tr'],
-    ['mydata', '#/mydata', '[data-action=export]'],
-  ];
-  // The discussion tests above take screenshots of these pages already.
-  const NO_A11Y_SHOT = new Set(['discussion', 'moderation', 'registrations', 'mydata']);
-  // German and English run side by side, each in its own browser context.
-  const auditAll = async (lang) => {
-    const failures = [];
-    const ap = await newPage();
-    const add = (name, list) => list.forEach((p) => failures.push(`[${lang}] ${name}: ${p}`));
-    await ap.goto(ADMIN);
-    await ap.evaluate((l) => localStorage.setItem('dinet.admin.lang', l), lang);
-    await ap.reload();
-    await ap.waitForSelector('input[name=name]');
-    add('login', await audit(ap, 'login', lang));
-    await go(ap, '#/register', 'input[name=display_name]');
-    await ap.click('form button[type=submit]');
-    await ap.waitForSelector('.error-summary');
-    add('register-errors', await audit(ap, 'register-errors', lang));
-    await login(ap, 'admin');
-    for (const [name, hash, sel] of pages) {
-      if (overBudget()) throw new AssertionError(`time budget used up before ${lang}/${name}`);
-      await go(ap, hash, sel);
-      add(name, await audit(ap, name, lang));
-      if (lang === 'de' && !NO_A11Y_SHOT.has(name)) await shot(ap, `a11y-${name}`);
-    }
-    // States that only exist after an action: form errors and the import preview.
-    await go(ap, '#/organisations/new', 'input[name=name]');
-    await ap.click('form.record-form button[type=submit]');
-    await ap.waitForSelector('.error-summary');
-    add('organisation-errors', await audit(ap, 'organisation-errors', lang));
-    await go(ap, '#/transfer', '#import-title');
-    await ap.check('input[type=radio][value=measures]');
-    await ap.fill('textarea[name=paste]', 'title;fields_of_action\nGut;HF1\n;HF99\n');
-    await ap.click('[data-action=preview]');
-    await ap.waitForSelector('.preview-summary');
-    add('import-preview', await audit(ap, 'import-preview', lang));
-    await ap.context().close();
-    return failures;
-  };
-  const failures = (await Promise.all([auditAll('de'), auditAll('en')])).flat();
-  currentPage = page;
-  assert(!failures.length, `${failures.length} accessibility problems:\n     ${failures.slice(0, 25).join('\n     ')}`);
-});
+await a11yRun;
 
 await test('i18n: de and en catalogues have the same keys; every key used in the code exists', async () => {
   const flat = (o, pre = '') => Object.entries(o).flatMap(([k, v]) => (v && typeof v === 'object' && !('other' in v) ? flat(v, `${pre}${k}.`) : [`${pre}${k}`]));
