@@ -300,6 +300,7 @@ async function discussionTests() {
     await mp.click(`tr[data-registration="${USERS.participant}"] [data-action=approve]`);
     await mp.waitForSelector(`tr[data-registration="${USERS.participant}"]`, { state: 'detached' });
     await waitStatus(mp, new RegExp(USERS.participant.replace('.', '\\.')));
+    await go(mp, '#/registrations', `tr[data-participant="${USERS.participant}"] [data-trusted]`);
   }, DISC);
 
   await test('discussion: the participant sees no admin areas, writes a comment; it waits for approval', async () => {
@@ -425,6 +426,10 @@ async function discussionTests() {
     assert((await item.locator('[data-reasons]').textContent()).includes('Gehört nicht zum Thema'), 'report reason shown');
     eq(await item.locator('[data-action=approve]').count(), 0, 'a visible comment is not approved again');
     eq(await text(mp, '[data-queue-count=reported]'), '(1)', 'reported count');
+    await item.locator('[data-action=dismiss]').click();
+    await waitStatus(mp, /verworfen/);
+    await item.waitFor({ state: 'detached' });
+    await mp.waitForFunction(() => document.querySelector('[data-queue-count=reported]').textContent === ' (0)');
   }, DISC);
 
   await test('discussion: a progress entry has its own thread, linked from the timeline', async () => {

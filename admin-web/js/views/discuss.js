@@ -100,7 +100,10 @@ export async function render(main, [kind, id], query) {
 async function reload(ctx, focusId) {
   let items;
   try {
-    const [thread, own] = await Promise.all([loadComments(ctx.kind, ctx.id, ctx.showAll), loadOwn(ctx.kind, ctx.id)]);
+    const thread = await loadComments(ctx.kind, ctx.id, ctx.showAll);
+    // Newer nodes mark own comments and include own pending ones; older ones need the export.
+    const marked = thread.length > 0 && thread.every((c) => typeof c.own === 'boolean');
+    const own = marked ? [] : await loadOwn(ctx.kind, ctx.id);
     const mine = new Map(own.map((c) => [String(c.id), c]));
     // A placeholder of one's own hidden comment keeps its author and shows why.
     const merged = thread.map((c) => {

@@ -120,11 +120,14 @@ function renderItem(c, current, act) {
 
   const actions = [];
   if (current !== 'hidden') {
-    // Approve is for comments that wait; a reported comment that is already visible
-    // can only be hidden (discussion.md has no "dismiss reports").
+    // Approve is for comments that wait; a reported visible comment is kept (dismiss) or hidden.
     if (c.status === 'pending' || current === 'pending') {
       actions.push(btn(t('moderation.approve'), 'approve', 'primary',
         () => act(c, li, { action: 'approve' }, t('moderation.approved', { name: author.label }))));
+    } else {
+      // Reported but fine: stays visible, the reports are cleared.
+      actions.push(btn(t('moderation.dismiss'), 'dismiss', 'primary',
+        () => act(c, li, { action: 'dismiss' }, t('moderation.dismissed', { name: author.label }))));
     }
     actions.push(btn(t('moderation.hide'), 'hide', 'danger',
       () => hideDialog(c, author.label, (body) => act(c, li, body, t('moderation.hidden', { name: author.label })))));

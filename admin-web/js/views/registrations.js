@@ -7,6 +7,7 @@ import { t, formatDateTime } from '../i18n.js';
 import { confirmDialog } from '../forms.js';
 import { pageHeader, tableWrap, errorText } from '../ui.js';
 import { announce } from '../state.js';
+import { trustedToggle } from './users.js';
 
 export async function render(main) {
   const res = await api.get('/registrations');
@@ -54,6 +55,31 @@ export async function render(main) {
   }
   if (!items.length) tbody.appendChild(emptyRow());
 
+  // Approved participants with the trusted switch (GET /participants, moderator+).
+  let people = null;
+  try {
+    const pr = await api.get('/participants');
+    people = (pr.items || []).filter((u) => u.approved !== false && u.role === 'participant');
+  } catch (err) {
+    if (err.status !== 404) throw err;
+  }
+  const peopleSection = people
+    ? h('section', { 'aria-labelledby': 'participants-title', class: 'participants' },
+        h('h2', { id: 'participants-title' }, t('registrations.participantsTitle')),
+        h('p', { class: 'muted' }, t('registrations.participantsIntro')),
+        people.length
+          ? tableWrap(null, h('table', { class: 'data' },
+              h('thead', {}, h('tr', {},
+                h('th', { scope: 'col' }, t('registrations.name')),
+                h('th', { scope: 'col' }, t('registrations.displayName')),
+                h('th', { scope: 'col' }, t('users.trusted')))),
+              h('tbody', {}, people.map((u) => h('tr', { dataset: { participant: u.name } },
+                h('th', { scope: 'row' }, u.name),
+                h('td', {}, u.display_name || ''),
+                h('td', {}, u.disabled ? t('users.disabled') : trustedToggle(u)))))), t('registrations.participantsTitle'))
+          : h('p', {}, t('registrations.noParticipants')))
+    : null;
+
   replace(main,
     pageHeader(t('registrations.title'), { intro: t('registrations.intro') }),
     tableWrap(t('registrations.caption'), h('table', { class: 'data' },
@@ -62,5 +88,6 @@ export async function render(main) {
         h('th', { scope: 'col' }, t('registrations.displayName')),
         h('th', { scope: 'col' }, t('registrations.created')),
         h('th', { scope: 'col' }, t('common.actions')))),
-      tbody)));
+      tbody)),
+    peopleSection);
 }

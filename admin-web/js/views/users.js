@@ -125,7 +125,7 @@ export async function render(main) {
 }
 
 /** Trusted participants write without pre-moderation (their comments appear at once). */
-function trustedToggle(u) {
+export function trustedToggle(u) {
   const id = `trusted-${u.name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
   const box = h('input', { type: 'checkbox', id, checked: !!u.trusted, dataset: { trusted: u.name } });
   box.addEventListener('change', async () => {
