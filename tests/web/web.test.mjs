@@ -503,6 +503,18 @@ async function discussionTests() {
     await mp.waitForSelector(`[data-queue-item="${item.id}"]`, { state: 'detached' });
   }, DISC);
 
+  await test('discussion: a measure flagged from the fediverse is listed for the moderators', async () => {
+    const mp = disc.mp;
+    disc.cur = mp;
+    const sent = await sendActivity('dora', (actor) => ({ id: `${actor}/flag/${Date.now()}`, type: 'Flag', actor, object: `${BASE}/measures/${disc.measure.id}`, content: 'spam' }));
+    assert(sent.status >= 200 && sent.status < 300, `Flag accepted: ${sent.status} ${sent.text}`);
+    await go(mp, '#/moderation?state=flagged', `[data-flagged="${disc.measure.id}"]`);
+    const item = mp.locator(`[data-flagged="${disc.measure.id}"]`);
+    assert((await item.textContent()).includes(disc.measure.title), 'measure named');
+    eq(await item.locator('a', { hasText: disc.measure.title }).getAttribute('href'), `#/discuss/measure/${disc.measure.id}`, 'linked');
+    eq(await item.locator(`a[href="${sent.actor}"]`).count(), 1, 'reporter named');
+  }, DISC);
+
   await test('discussion: settings for moderation and a trusted participant (admin)', async () => {
       await go(disc.ap, '#/settings', 'form.record-form');
     const perHour = disc.ap.locator('input[name="moderation.rate_per_hour"]');
@@ -1001,11 +1013,12 @@ const a11yRun = test('accessibility: own checks and axe-core, every page, German
     ['account', '#/account', 'input[name=old_password]'],
     ['discussion', `#/discuss/measure/${disc.measure ? disc.measure.id : state.measureId}`, '.thread-box > :not(.loading)'],
     ['moderation', '#/moderation', '[data-queue-count=hidden]'],
+    ['moderation-flagged', '#/moderation?state=flagged', '[data-flagged]'],
     ['registrations', '#/registrations', 'table.data tbody tr'],
     ['mydata', '#/mydata', '[data-action=export]'],
   ];
   // The discussion tests above take screenshots of these pages already.
-  const NO_A11Y_SHOT = new Set(['discussion', 'moderation', 'registrations', 'mydata']);
+  const NO_A11Y_SHOT = new Set(['discussion', 'moderation', 'moderation-flagged', 'registrations', 'mydata']);
   // German and English run side by side, each in its own browser context.
   const auditAll = async (lang) => {
     const failures = [];

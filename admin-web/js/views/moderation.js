@@ -44,14 +44,19 @@ export async function queueCounts(first, firstState) {
 
 export async function render(main, _params, query) {
   let current = query.get('state');
-  if (!QUEUE_STATES.includes(current)) current = 'pending';
-  const res = await api.get('/moderation/queue', { state: current });
+  if (!QUEUE_STATES.includes(current) && current !== 'flagged') current = 'pending';
+  // Measures and progress entries flagged from the fediverse (newer nodes; read-only list).
+  const flaggedRes = await api.get('/moderation/queue', { state: 'flagged' }).catch(() => null);
+  if (current === 'flagged' && !flaggedRes) current = 'pending';
+  const res = current === 'flagged' ? flaggedRes : await api.get('/moderation/queue', { state: current });
   const items = itemsOf(res);
-  let counts = await queueCounts(res, current);
+  let counts = await queueCounts(current === 'flagged' ? null : res, current);
+  const states = flaggedRes ? [...QUEUE_STATES, 'flagged'] : QUEUE_STATES;
+  if (flaggedRes) counts.flagged = countOf(flaggedRes);
 
   const countEls = {};
   const tabs = h('nav', { class: 'tabs', 'aria-label': t('moderation.tabsLabel') },
-    h('ul', {}, QUEUE_STATES.map((s) => {
+    h('ul', {}, states.map((s) => {
       countEls[s] = h('span', { class: 'count', dataset: { queueCount: s } }, ` (${formatNumber(counts[s])})`);
       return h('li', {}, h('a', { href: `#/moderation?state=${s}`, 'aria-current': s === current ? 'page' : null, dataset: { tab: s } },
         t(`moderation.tabs.${s}`), countEls[s]));
@@ -98,7 +103,7 @@ export async function render(main, _params, query) {
     }
   };
 
-  for (const c of items) list.appendChild(renderItem(c, current, act));
+  for (const c of items) list.appendChild(current === 'flagged' ? renderFlagged(c) : renderItem(c, current, act));
 
   replace(main,
     pageHeader(t('moderation.title'), { intro: t('moderation.intro') }),
@@ -157,6 +162,26 @@ function renderItem(c, current, act) {
     h('div', { class: 'queue-content' }, commentText(c.content)),
     h('div', { class: 'row-actions' }, actions)));
   return li;
+}
+
+/** A measure or progress entry flagged from the fediverse: what, how often, why, by whom. */
+function renderFlagged(f) {
+  const target = targetOf(f);
+  const headId = newId('q');
+  const reasons = reportReasons(f);
+  const reporters = [...new Set((f.reports || []).map((r) => r.reporter).filter(Boolean))];
+  return h('li', { class: 'queue-item', dataset: { flagged: target.id || '' } },
+    h('article', { class: 'comment queue-card', 'aria-labelledby': headId, tabindex: '-1' },
+      h('h3', { id: headId, class: 'queue-target' },
+        t(`types.${target.type === 'progress' ? 'progress' : 'measure'}`), ': ',
+        target.href ? h('a', { href: target.href }, target.title) : target.title),
+      h('dl', { class: 'kv compact' },
+        h('dt', {}, t('moderation.reports')),
+        h('dd', { dataset: { reasons: reasons.map(([r]) => r).join(' ') } },
+          reasons.map(([r, n]) => `${reasonLabel(r)} (${formatNumber(n)})`).join(', ') || formatNumber(f.report_count || 0)),
+        reporters.length ? [h('dt', {}, t('moderation.reporters')),
+          h('dd', {}, reporters.map((u, i) => [i ? ', ' : null, /^https?:\/\//.test(u) ? h('a', { href: u, rel: 'noopener nofollow', class: 'break' }, u) : u]))] : null),
+      h('p', { class: 'muted small' }, t('moderation.flaggedNote'))));
 }
 
 /** Asks for the reason and hides the comment; send(body) does the request and
