@@ -6,7 +6,7 @@ import * as api from '../api.js';
 import { t } from '../i18n.js';
 import { field, showErrors, clearErrors } from '../forms.js';
 import { pageHeader, errorText } from '../ui.js';
-import { state } from '../state.js';
+import { state, announce } from '../state.js';
 
 const NAME_RE = /^[A-Za-z0-9._@-]{2,64}$/;
 
@@ -84,4 +84,5 @@ function done(main, name) {
       h('p', {}, h('a', { href: '#/login', class: 'btn' }, t('register.toLogin')))));
   const title = document.getElementById('page-title');
   if (title) title.focus();
+  announce(t('register.awaiting'), 'success');
 }
