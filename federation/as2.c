@@ -10,9 +10,11 @@
 
 static json_t *ext_terms(void)
 {
-    return json_pack("{s:s, s:s, s:s, s:{s:s, s:s}}", "dinet", AS2_NS, "districtCode",
-                     "dinet:districtCode", "recordVersion", "dinet:recordVersion", "record",
-                     "@id", "dinet:record", "@type", "@json");
+    /* `comment`: a discussion comment's API document (protocol-docs/discussion.md). */
+    return json_pack("{s:s, s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s}}", "dinet", AS2_NS,
+                     "districtCode", "dinet:districtCode", "recordVersion",
+                     "dinet:recordVersion", "record", "@id", "dinet:record", "@type", "@json",
+                     "comment", "@id", "dinet:comment", "@type", "@json");
 }
 
 json_t *as2_context(void)

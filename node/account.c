@@ -14,7 +14,8 @@
 #define FAIL_MAX_ACCOUNT 5
 #define FAIL_MAX_CLIENT 20
 
-static const char *const role_names[] = {"none", "viewer", "moderator", "editor", "admin"};
+static const char *const role_names[] = {"none",      "participant", "viewer",
+                                          "moderator", "editor",      "admin"};
 
 role account_role_parse(const char *s)
 {
@@ -66,15 +67,24 @@ static int hash_password(const char *pw, char out[crypto_pwhash_STRBYTES])
                                  crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13);
 }
 
+static acct_status user_insert(db *d, const char *name, role r, const char *password,
+                               bool approved, const char *display, char *err, size_t errlen);
+
 acct_status account_user_add(db *d, const char *name, role r, const char *password, char *err,
                              size_t errlen)
+{
+    return user_insert(d, name, r, password, true, NULL, err, errlen);
+}
+
+static acct_status user_insert(db *d, const char *name, role r, const char *password,
+                               bool approved, const char *display, char *err, size_t errlen)
 {
     if (!valid_name(name)) {
         snprintf(err, errlen, "name: 2-64 characters a-z, 0-9, '.', '_', '-', '@'");
         return ACCT_INVALID;
     }
     if (r == ROLE_NONE) {
-        snprintf(err, errlen, "role: one of admin, editor, moderator, viewer");
+        snprintf(err, errlen, "role: one of admin, editor, moderator, viewer, participant");
         return ACCT_INVALID;
     }
     acct_status s = check_password(password, err, errlen);
@@ -87,10 +97,13 @@ acct_status account_user_add(db *d, const char *name, role r, const char *passwo
     }
     char now[21];
     util_now_iso(now);
-    sqlite3_stmt *st = db_stmt(d, "INSERT INTO users(name, role, pwhash, created) "
-                                  "VALUES(:name, :role, :hash, :now)");
+    sqlite3_stmt *st =
+        db_stmt(d, "INSERT INTO users(name, role, pwhash, created, approved, display_name) "
+                   "VALUES(:name, :role, :hash, :now, :ap, :dn)");
     if (!st)
         return ACCT_ERROR;
+    db_bind_int(st, ":ap", approved);
+    db_bind_text(st, ":dn", display);
     db_bind_text(st, ":name", name);
     db_bind_text(st, ":role", role_names[r]);
     db_bind_text(st, ":hash", hash);
@@ -184,15 +197,18 @@ fail:
 json_t *account_user_list(db *d)
 {
     sqlite3_stmt *st =
-        db_stmt(d, "SELECT id, name, role, disabled, created FROM users ORDER BY name");
+        db_stmt(d, "SELECT id, name, role, disabled, created, approved, trusted, "
+                   "COALESCE(display_name, name) FROM users ORDER BY name");
     json_t *arr = json_array();
     while (st && sqlite3_step(st) == SQLITE_ROW)
-        json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:b, s:s}", "id",
-                                             (json_int_t)sqlite3_column_int64(st, 0), "name",
-                                             sqlite3_column_text(st, 1), "role",
-                                             sqlite3_column_text(st, 2), "disabled",
-                                             sqlite3_column_int(st, 3), "created",
-                                             sqlite3_column_text(st, 4)));
+        json_array_append_new(
+            arr, json_pack("{s:I, s:s, s:s, s:b, s:s, s:b, s:b, s:s}", "id",
+                           (json_int_t)sqlite3_column_int64(st, 0), "name",
+                           sqlite3_column_text(st, 1), "role", sqlite3_column_text(st, 2),
+                           "disabled", sqlite3_column_int(st, 3), "created",
+                           sqlite3_column_text(st, 4), "approved", sqlite3_column_int(st, 5),
+                           "trusted", sqlite3_column_int(st, 6), "display_name",
+                           sqlite3_column_text(st, 7)));
     db_done(st);
     return arr;
 }
@@ -244,20 +260,25 @@ acct_status account_login(db *d, const char *name, const char *password, const c
         return ACCT_THROTTLED;
     }
     sqlite3_stmt *st =
-        db_stmt(d, "SELECT id, pwhash, role, disabled, name FROM users WHERE name=:name");
+        db_stmt(d, "SELECT id, pwhash, role, disabled, name, approved, trusted, "
+                   "COALESCE(display_name, name) FROM users WHERE name=:name");
     if (!st)
         return ACCT_ERROR;
     db_bind_text(st, ":name", name);
     bool ok = false;
     char hash[crypto_pwhash_STRBYTES] = "", rname[16] = "", uname[128] = "";
+    char display[128] = "";
     long long uid = 0;
-    int disabled = 1;
+    int disabled = 1, approved = 0, trusted = 0;
     if (sqlite3_step(st) == SQLITE_ROW) {
         uid = sqlite3_column_int64(st, 0);
         snprintf(hash, sizeof hash, "%s", (const char *)sqlite3_column_text(st, 1));
         snprintf(rname, sizeof rname, "%s", (const char *)sqlite3_column_text(st, 2));
         disabled = sqlite3_column_int(st, 3);
         snprintf(uname, sizeof uname, "%s", (const char *)sqlite3_column_text(st, 4));
+        approved = sqlite3_column_int(st, 5);
+        trusted = sqlite3_column_int(st, 6);
+        snprintf(display, sizeof display, "%s", (const char *)sqlite3_column_text(st, 7));
     }
     db_done(st);
     if (hash[0])
@@ -281,6 +302,12 @@ acct_status account_login(db *d, const char *name, const char *password, const c
         }
         log_event(LOG_INFO, "login.failed", "user", name, NULL);
         return ACCT_DENIED;
+    }
+    if (!approved) {
+        /* The right password of an account that waits for approval: say so
+         * (it proves nothing the caller did not know). */
+        log_event(LOG_INFO, "login.pending", "user", uname, NULL);
+        return ACCT_PENDING;
     }
     unsigned char raw[32];
     randombytes_buf(raw, sizeof raw);
@@ -318,6 +345,8 @@ acct_status account_login(db *d, const char *name, const char *password, const c
     p->role = account_role_parse(rname);
     p->user_id = uid;
     p->via_cookie = true;
+    p->trusted = trusted;
+    snprintf(p->display, sizeof p->display, "%s", display);
     snprintf(p->name, sizeof p->name, "%s", uname);
     snprintf(p->actor, sizeof p->actor, "user:%s", uname);
     log_event(LOG_INFO, "login.ok", "user", uname, NULL);
@@ -333,9 +362,10 @@ acct_status account_session(db *d, const char *token, principal *p)
         return ACCT_DENIED;
     char th[65];
     util_sha256_hex(token, 64, th);
-    sqlite3_stmt *st = db_stmt(d, "SELECT u.id, u.name, u.role, s.csrf FROM sessions s "
-                                  "JOIN users u ON u.id=s.user_id "
-                                  "WHERE s.token_hash=:th AND s.expires>:now AND u.disabled=0");
+    sqlite3_stmt *st = db_stmt(d, "SELECT u.id, u.name, u.role, s.csrf, u.trusted, "
+                                  "COALESCE(u.display_name, u.name) FROM sessions s "
+                                  "JOIN users u ON u.id=s.user_id WHERE s.token_hash=:th AND "
+                                  "s.expires>:now AND u.disabled=0 AND u.approved=1");
     if (!st)
         return ACCT_ERROR;
     db_bind_text(st, ":th", th);
@@ -349,6 +379,8 @@ acct_status account_session(db *d, const char *token, principal *p)
         snprintf(p->csrf, sizeof p->csrf, "%s", (const char *)sqlite3_column_text(st, 3));
         snprintf(p->actor, sizeof p->actor, "user:%s", p->name);
         p->via_cookie = true;
+        p->trusted = sqlite3_column_int(st, 4);
+        snprintf(p->display, sizeof p->display, "%s", (const char *)sqlite3_column_text(st, 5));
         s = ACCT_OK;
     }
     db_done(st);
@@ -375,7 +407,7 @@ acct_status account_token_create(db *d, const char *name, role r, char token[80]
         snprintf(err, errlen, "name: 2-64 characters a-z, 0-9, '.', '_', '-', '@'");
         return ACCT_INVALID;
     }
-    if (r == ROLE_NONE) {
+    if (r == ROLE_NONE || r == ROLE_PARTICIPANT) {
         snprintf(err, errlen, "role: one of admin, editor, moderator, viewer");
         return ACCT_INVALID;
     }
@@ -434,6 +466,7 @@ acct_status account_token_check(db *d, const char *token, principal *p)
         snprintf(p->name, sizeof p->name, "%s", (const char *)sqlite3_column_text(st, 0));
         p->role = account_role_parse((const char *)sqlite3_column_text(st, 1));
         snprintf(p->actor, sizeof p->actor, "token:%s", p->name);
+        snprintf(p->display, sizeof p->display, "%s", p->name);
         s = ACCT_OK;
     }
     db_done(st);
@@ -452,4 +485,73 @@ json_t *account_token_list(db *d)
                            "revoked", sqlite3_column_text(st, 3)));
     db_done(st);
     return arr;
+}
+
+/* ---- self-registration and moderation of accounts ------------------------ */
+
+acct_status account_register(db *d, const char *name, const char *password,
+                             const char *display_name, char *err, size_t errlen)
+{
+    size_t dl = display_name ? util_utf8_len(display_name) : 0;
+    if (!display_name || !util_utf8_valid(display_name, strlen(display_name)) || dl < 1 ||
+        dl > 80 || strpbrk(display_name, "\r\n\t")) {
+        snprintf(err, errlen, "display_name: 1-80 characters on one line");
+        return ACCT_INVALID;
+    }
+    return user_insert(d, name, ROLE_PARTICIPANT, password, false, display_name, err, errlen);
+}
+
+json_t *account_pending_list(db *d)
+{
+    sqlite3_stmt *st = db_stmt(d, "SELECT name, COALESCE(display_name, name), created FROM "
+                                  "users WHERE approved=0 ORDER BY created, id");
+    json_t *arr = json_array();
+    while (st && sqlite3_step(st) == SQLITE_ROW)
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s}", "name",
+                                             sqlite3_column_text(st, 0), "display_name",
+                                             sqlite3_column_text(st, 1), "created",
+                                             sqlite3_column_text(st, 2), "role", "participant"));
+    db_done(st);
+    return arr;
+}
+
+static acct_status change_one(db *d, const char *sql, const char *name, int val)
+{
+    sqlite3_stmt *st = db_stmt(d, sql);
+    if (!st)
+        return ACCT_ERROR;
+    db_bind_text(st, ":name", name);
+    if (val >= 0)
+        db_bind_int(st, ":v", val);
+    if (db_exec_stmt(st))
+        return ACCT_ERROR;
+    return sqlite3_changes(db_handle(d)) ? ACCT_OK : ACCT_NOT_FOUND;
+}
+
+acct_status account_approve(db *d, const char *name)
+{
+    return change_one(d, "UPDATE users SET approved=1 WHERE name=:name AND approved=0", name, -1);
+}
+
+acct_status account_reject(db *d, const char *name)
+{
+    return change_one(d, "DELETE FROM users WHERE name=:name AND approved=0", name, -1);
+}
+
+acct_status account_set_trusted(db *d, const char *name, bool trusted)
+{
+    return change_one(d, "UPDATE users SET trusted=:v WHERE name=:name", name, trusted);
+}
+
+bool account_check_password(db *d, long long user_id, const char *password)
+{
+    sqlite3_stmt *st = db_stmt(d, "SELECT pwhash FROM users WHERE id=:id AND disabled=0");
+    if (!st)
+        return false;
+    db_bind_int(st, ":id", user_id);
+    char hash[crypto_pwhash_STRBYTES] = "";
+    if (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(hash, sizeof hash, "%s", (const char *)sqlite3_column_text(st, 0));
+    db_done(st);
+    return hash[0] && password && crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
 }

@@ -8,7 +8,18 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-typedef enum role { ROLE_NONE = 0, ROLE_VIEWER, ROLE_MODERATOR, ROLE_EDITOR, ROLE_ADMIN } role;
+/* Ordered from weakest to strongest: a check `role >= ROLE_X` admits X and
+ * every stronger role. ROLE_PARTICIPANT (self-registered members of the
+ * public) may only take part in discussions; it sits below viewer so that
+ * every existing `>= ROLE_VIEWER` check keeps excluding it. */
+typedef enum role {
+    ROLE_NONE = 0,
+    ROLE_PARTICIPANT,
+    ROLE_VIEWER,
+    ROLE_MODERATOR,
+    ROLE_EDITOR,
+    ROLE_ADMIN
+} role;
 
 /* "admin" → ROLE_ADMIN …; ROLE_NONE for anything else. */
 role account_role_parse(const char *s);
@@ -21,6 +32,7 @@ typedef enum acct_status {
     ACCT_INVALID,   /* bad name, role or password; message in err */
     ACCT_DENIED,    /* wrong credentials or disabled account */
     ACCT_THROTTLED, /* too many failed logins; retry_after set */
+    ACCT_PENDING,   /* right password, but the account awaits approval */
     ACCT_ERROR,
 } acct_status;
 
@@ -32,6 +44,8 @@ typedef struct principal {
     char actor[160];     /* "user:NAME" or "token:NAME", written to history */
     char csrf[65];       /* session CSRF token; empty for bearer tokens */
     bool via_cookie;     /* cookie sessions need the CSRF header on writes */
+    bool trusted;        /* the user's comments are post-moderated */
+    char display[128];   /* display name (users; else the name) */
 } principal;
 
 /* Password rules: at least 10 characters, at most 1024 bytes. */
@@ -42,8 +56,24 @@ acct_status account_user_passwd(db *d, const char *name, const char *password, c
 acct_status account_user_set_role(db *d, const char *name, role r);
 /* Disabling also ends the user's sessions. */
 acct_status account_user_disable(db *d, const char *name, bool disabled);
-/* [{id, name, role, disabled, created}], new reference. */
+/* [{id, name, role, disabled, created, approved, trusted, display_name}],
+ * new reference. */
 json_t *account_user_list(db *d);
+
+/* Self-registration: a participant account that cannot log in until a
+ * moderator approves it. display_name: 1-80 characters. */
+acct_status account_register(db *d, const char *name, const char *password,
+                             const char *display_name, char *err, size_t errlen);
+/* Accounts awaiting approval [{name, display_name, created}]. */
+json_t *account_pending_list(db *d);
+/* Approves a pending account (ACCT_NOT_FOUND when none is pending). */
+acct_status account_approve(db *d, const char *name);
+/* Rejects a pending account: it is deleted. */
+acct_status account_reject(db *d, const char *name);
+acct_status account_set_trusted(db *d, const char *name, bool trusted);
+/* Checks a user's password without creating a session or counting a
+ * failure (for confirming account deletion; the caller throttles). */
+bool account_check_password(db *d, long long user_id, const char *password);
 
 /* Checks a login. Throttling: after 5 failures within 15 minutes for the
  * account, or 20 for the client address, further attempts are refused with

@@ -1,5 +1,6 @@
 /* State aggregator; see aggregate.h. */
 #include "aggregate.h"
+#include "comment.h"
 #include "ap.h"
 #include "as2.h"
 #include "outbox.h"
@@ -361,6 +362,16 @@ static int ingest(db *d, const district_row *dr, const json_t *act, const char *
     if (type && !strcmp(type, "Announce")) {
         *status = INBOX_IGNORED;
         snprintf(reason, rlen, "ignored: Announce from a district");
+        return 1;
+    }
+    /* Discussion comments the district published (node/comment.c): the
+     * live inbox hands them over before this hook; the backfill comes here. */
+    int cm = comment_from_district(d, dr->code, dr->actor, act, raw, status, reason, rlen);
+    if (cm < 0)
+        return -1;
+    if (cm > 0) {
+        if (*status == INBOX_FORBIDDEN)
+            goto refuse;
         return 1;
     }
     const json_t *rec = json_object_get(obj, "record");

@@ -417,8 +417,8 @@ static void h_history(http_req *req, http_resp *resp)
         answer_status(resp, rs, NULL, NULL, kind);
         return;
     }
-    /* Who made a change is personal data: only logged-in users see it. */
-    if (!req->authed) {
+    /* Who made a change is personal data: only staff (viewer and up) see it. */
+    if (!req->authed || req->who.role < ROLE_VIEWER) {
         size_t i;
         json_t *e;
         json_array_foreach(h, i, e) json_object_del(e, "actor");
@@ -463,8 +463,9 @@ static void session_cookie(http_req *req, http_resp *resp, const char *value, lo
 
 static json_t *session_json(const principal *p)
 {
-    return json_pack("{s:s, s:s, s:s, s:b}", "name", p->name, "role", account_role_name(p->role),
-                     "csrf_token", p->csrf, "authenticated", 1);
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "name", p->name, "role",
+                     account_role_name(p->role), "display_name", p->display[0] ? p->display : p->name,
+                     "csrf_token", p->csrf, "trusted", p->trusted, "authenticated", 1);
 }
 
 static void h_login(http_req *req, http_resp *resp)
@@ -495,6 +496,11 @@ static void h_login(http_req *req, http_resp *resp)
         http_set_header(resp, "Retry-After", ra);
     } else if (s == ACCT_DENIED) {
         http_problem(resp, 401, "login-failed", "Wrong name or password", NULL, "password", NULL);
+    } else if (s == ACCT_PENDING) {
+        http_problem(resp, 403, "awaiting-approval", "Account awaiting approval",
+                     "This account was registered but not yet approved by a moderator. "
+                     "You can log in once it is approved.",
+                     "name", NULL);
     } else {
         http_problem(resp, 500, "internal", "Internal error", NULL, NULL, NULL);
     }
@@ -513,7 +519,7 @@ static void h_session(http_req *req, http_resp *resp)
 
 static void h_logout(http_req *req, http_resp *resp)
 {
-    if (!api_require(req, resp, ROLE_VIEWER))
+    if (!api_require(req, resp, ROLE_PARTICIPANT))
         return;
     account_logout(req->db, req->session_token);
     session_cookie(req, resp, "", 0);
@@ -617,7 +623,7 @@ static void h_user_update(http_req *req, http_resp *resp)
                      "Send role, disabled or password.", "body", NULL);
     } else if (rl && account_role_parse(json_string_value(rl)) == ROLE_NONE) {
         http_problem(resp, 422, "validation", "Invalid value",
-                     "role: one of admin, editor, moderator, viewer", "role", NULL);
+                     "role: one of admin, editor, moderator, viewer, participant", "role", NULL);
     } else if (dis && !json_is_boolean(dis)) {
         http_problem(resp, 422, "validation", "Invalid value", "disabled: true or false",
                      "disabled", NULL);
@@ -651,7 +657,7 @@ static void h_user_update(http_req *req, http_resp *resp)
 static void h_password(http_req *req, http_resp *resp)
 {
     /* Any logged-in user changes their own password, proving the old one. */
-    if (!api_require(req, resp, ROLE_VIEWER))
+    if (!api_require(req, resp, ROLE_PARTICIPANT))
         return;
     if (!req->who.user_id) {
         http_problem(resp, 403, "forbidden", "Not allowed", "API tokens have no password.", NULL,
@@ -848,7 +854,7 @@ static void h_changes(http_req *req, http_resp *resp)
                             sqlite3_column_type(st, 4) == SQLITE_NULL
                                 ? json_null()
                                 : json_string((const char *)sqlite3_column_text(st, 4)));
-        if (req->authed)
+        if (req->authed && req->who.role >= ROLE_VIEWER)
             json_object_set_new(e, "actor", json_string((const char *)sqlite3_column_text(st, 7)));
         json_array_append_new(items, e);
     }

@@ -7,6 +7,7 @@
 #include "fed.h"
 #include "keys.h"
 #include "cli.h"
+#include "comment.h"
 #include "config.h"
 #include "db.h"
 #include "district.h"
@@ -286,9 +287,10 @@ static int cmd_serve(int argc, char **argv)
     serve_sync_interval = cfg.sync_interval;
     if (serve_state)
         agg_init(ap_ctx());
-    static const http_route *const tables[] = {portal_routes, api_routes,      metrics_routes,
-                                               ap_routes,     agg_routes,      opendata_routes,
-                                               NULL};
+    comment_init(ap_ctx());
+    static const http_route *const tables[] = {
+        portal_routes, portal_discussion_routes, api_routes,      comment_routes,
+        metrics_routes, ap_routes,               agg_routes,      opendata_routes, NULL};
     http_server_opts o = {&cfg, tables, api_authenticate, serve_started, serve_stopped};
     int rc = http_serve(&o);
     ap_shutdown();
@@ -319,7 +321,7 @@ static int read_password(char *out, size_t outlen)
 }
 
 static const char *user_help =
-    "usage: dinet user add --data DIR --role admin|editor|moderator|viewer NAME\n"
+    "usage: dinet user add --data DIR --role admin|editor|moderator|viewer|participant NAME\n"
     "       dinet user passwd --data DIR NAME\n"
     "       dinet user disable|enable --data DIR NAME\n"
     "       dinet user role --data DIR --role ROLE NAME\n"

@@ -33,6 +33,8 @@
 /* The portal's routes (terminated by {NULL}). Put this table before
  * api_routes so that its "/" replaces the placeholder start page. */
 extern const http_route portal_routes[];
+/* /netiquette (portal_discussion.c). */
+extern const http_route portal_discussion_routes[];
 
 /* Renders the HTML page of one record: doc is the stored document (or its
  * tombstone when gone). Sets status 200 (410 when gone), the content type

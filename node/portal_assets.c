@@ -178,6 +178,13 @@ static const char portal_css[] =
     ".prov-line.warn::before{content:\"!\\00a0\";color:var(--st-cancelled)}\n"
     ".handles{padding-left:1.2rem}\n"
     ".discussion{border-top:1px solid var(--rule);margin-top:2rem}\n"
+    ".comments{list-style:none;margin:1rem 0;padding:0}\n"
+    ".comments .comments{margin:.5rem 0 0 1.2rem;padding-left:.8rem;"
+    "border-left:2px solid var(--rule)}\n"
+    ".comment{margin:0 0 1rem}\n"
+    ".comment-meta{margin:0 0 .25rem}\n"
+    ".comment-text p{margin:0 0 .5rem;overflow-wrap:anywhere}\n"
+    ".comment-placeholder{margin:0}\n"
     ".record-links{margin-top:2rem}\n"
     /* indicator charts */
     ".indicator{margin:1rem 0 2rem}\n"

@@ -163,6 +163,8 @@ static void render_feed(pctx *c)
     size_t i;
     json_t *r;
     json_array_foreach(rows, i, r) feed_entry(c, sv(r, "kind"), json_object_get(r, "doc"));
+    if (!strcmp(scope, "measure"))
+        pt_discussion_feed(c, code, x);
     pt_out(c, "</feed>\n");
     json_decref(rows);
 }

@@ -172,6 +172,11 @@ void pt_svg_status_bar(pctx *c, const long long counts[PORTAL_STATUSES]);
  * its data table. */
 void pt_svg_indicator(pctx *c, const json_t *ind, int hlevel);
 
+/* The discussion thread section of a measure or progress page, and the
+ * approved comments of a measure as Atom entries (xml escapes). */
+void pt_discussion(pctx *c, const char *kind, const char *id);
+void pt_discussion_feed(pctx *c, const char *measure_id, void (*xml)(pctx *, const char *));
+
 /* Pages in other files. */
 void portal_report(pctx *c);
 void portal_feed(http_req *req, http_resp *resp, const char *scope, const char *arg);

@@ -397,8 +397,26 @@ static msg msgs[] = {
      "Geben Sie die Adresse in die Suche Ihres Mastodon- oder anderen Fediverse-Kontos ein.",
      "Enter the address in the search of your Mastodon or other fediverse account."},
     {"discussion.title", "Diskussion", "Discussion"},
-    {"discussion.placeholder", "Die Diskussion zu dieser Maßnahme wird hier bald möglich sein.",
-     "Discussing this measure will soon be possible here."},
+    {"discussion.none", "Noch keine Beiträge.", "No comments yet."},
+    {"discussion.hidden", "Von der Moderation ausgeblendet", "Hidden by moderation"},
+    {"discussion.join", "Mitdiskutieren", "Join the discussion"},
+    {"discussion.netiquette", "Netiquette", "Netiquette"},
+    {"discussion.feed_prefix", "Kommentar", "Comment"},
+    {"netiquette.title", "Netiquette", "Netiquette"},
+    {"netiquette.default",
+     "Diskutieren Sie sachlich und respektvoll. Beiträge werden vor oder nach der "
+     "Veröffentlichung von der Moderation geprüft.\n\nNicht erlaubt sind Beleidigungen, "
+     "Diskriminierung, Hetze, Werbung und Spam, persönliche Daten Dritter sowie Beiträge ohne "
+     "Bezug zur Maßnahme. Solche Beiträge werden ausgeblendet; wiederholte Verstöße führen zur "
+     "Sperrung des Kontos.\n\nMelden Sie problematische Beiträge über die Funktion "
+     "„Melden“. Nach mehreren Meldungen wird ein Beitrag bis zur Prüfung automatisch "
+     "ausgeblendet.",
+     "Discuss objectively and respectfully. Comments are checked by moderators before or after "
+     "they are published.\n\nInsults, discrimination, hate speech, advertising and spam, "
+     "personal data of others and comments unrelated to the measure are not allowed. Such "
+     "comments are hidden; repeated violations lead to the account being blocked.\n\nReport "
+     "problematic comments with the \"Report\" function. After several reports a comment is "
+     "hidden automatically until a moderator has looked at it."},
     {"feed.all", "Alle Neuigkeiten", "All news"},
     {"feed.district", "Neuigkeiten aus dem Kreis", "News from the district"},
     {"feed.this", "Neuigkeiten als Atom-Feed abonnieren", "Subscribe to news as an Atom feed"},

@@ -489,15 +489,7 @@ static void render_measure(pctx *c, const json_t *doc)
     provenance(c, doc);
     follow_section(c, doc);
 
-    /* The discussion issue fills this section. */
-    pt_out(c, "<section aria-labelledby=\"diskussion-h\" class=\"discussion\" id=\"diskussion\" "
-              "data-discussion=\"");
-    pt_esc(c, id);
-    pt_out(c, "\"><h2 id=\"diskussion-h\">");
-    pt_esc(c, pt_msg(c, "discussion.title"));
-    pt_out(c, "</h2><p>");
-    pt_esc(c, pt_msg(c, "discussion.placeholder"));
-    pt_out(c, "</p></section>");
+    pt_discussion(c, "measure", id);
 
     pt_out(c, "<p class=\"record-links\"><a href=\"");
     pt_esc(c, feed);
@@ -682,6 +674,7 @@ static void render_progress(pctx *c, const json_t *doc)
     pt_fmt_datetime(c, sv(doc, "updated"));
     pt_out(c, "</p>");
     provenance(c, doc);
+    pt_discussion(c, "progress", id);
     if (mid) {
         pt_out(c, "<p class=\"record-links\"><a href=\"");
         pt_hreff(c, "/feeds/massnahme/%s.atom", mid);

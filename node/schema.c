@@ -261,5 +261,67 @@ const char *const schema_migrations[] = {
     "CREATE INDEX records_stats ON records(kind, deleted, district, status, progress, "
     "start_date, end_date, org_kind);\n",
 
+    /* 8: moderated public discussion on measures and progress entries.
+     * Users get the role 'participant' (self-registered, below viewer), an
+     * approval flag (self-registered accounts wait for a moderator) and a
+     * trust flag (post-moderation). SQLite cannot change a CHECK, so the
+     * users table is rebuilt; sessions are kept across the rebuild. */
+    "CREATE TABLE users_new(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  name TEXT NOT NULL UNIQUE COLLATE NOCASE,\n"
+    "  role TEXT NOT NULL CHECK(role IN ('admin','editor','moderator','viewer','participant')),\n"
+    "  pwhash TEXT NOT NULL,\n"
+    "  disabled INTEGER NOT NULL DEFAULT 0,\n"
+    "  created TEXT NOT NULL,\n"
+    "  approved INTEGER NOT NULL DEFAULT 1,\n"
+    "  trusted INTEGER NOT NULL DEFAULT 0,\n"
+    "  display_name TEXT);\n"
+    "INSERT INTO users_new(id, name, role, pwhash, disabled, created) "
+    "SELECT id, name, role, pwhash, disabled, created FROM users;\n"
+    "CREATE TEMP TABLE sessions_keep AS SELECT * FROM sessions;\n"
+    "DROP TABLE users;\n"
+    "ALTER TABLE users_new RENAME TO users;\n"
+    "INSERT INTO sessions SELECT * FROM temp.sessions_keep;\n"
+    "DROP TABLE temp.sessions_keep;\n"
+    /* Comments: local ones (author_user_id) and remote replies (author_actor);
+     * on the state node the replicated comments of the districts (district).
+     * A deleted comment keeps its row (without content) so that its id is
+     * never reused and a late Update cannot resurrect it. */
+    "CREATE TABLE comments(\n"
+    "  seq INTEGER PRIMARY KEY,\n"
+    "  id TEXT NOT NULL UNIQUE,\n"
+    "  target_kind TEXT NOT NULL CHECK(target_kind IN ('measure','progress')),\n"
+    "  target_id TEXT NOT NULL,\n"
+    "  parent_id TEXT,\n"
+    "  author_user_id INTEGER,\n"
+    "  author_actor TEXT,\n"
+    "  author_name TEXT NOT NULL,\n"
+    "  content TEXT NOT NULL,\n"
+    "  status TEXT NOT NULL CHECK(status IN ('pending','approved','hidden','deleted')),\n"
+    "  moderation_reason TEXT,\n"
+    "  moderated_by TEXT,\n"
+    "  report_count INTEGER NOT NULL DEFAULT 0,\n"
+    "  created TEXT NOT NULL,\n"
+    "  updated TEXT NOT NULL,\n"
+    "  version INTEGER NOT NULL DEFAULT 1,\n"
+    "  ap_id TEXT NOT NULL UNIQUE,\n"
+    "  district TEXT,\n"
+    "  raw TEXT,\n"
+    "  published INTEGER NOT NULL DEFAULT 0);\n"
+    "CREATE INDEX comments_target ON comments(target_kind, target_id, seq);\n"
+    "CREATE INDEX comments_status ON comments(status, seq);\n"
+    "CREATE INDEX comments_author ON comments(author_user_id) WHERE author_user_id IS NOT NULL;\n"
+    /* One report per reporter ('user:NAME' or a remote actor URL). */
+    "CREATE TABLE comment_reports(\n"
+    "  comment_id TEXT NOT NULL,\n"
+    "  reporter TEXT NOT NULL,\n"
+    "  reason TEXT NOT NULL CHECK(reason IN ('spam','offensive','off-topic')),\n"
+    "  created TEXT NOT NULL,\n"
+    "  PRIMARY KEY(comment_id, reporter));\n"
+    /* Sliding-window rate limits: comments per account or remote actor,
+     * registrations per client address. */
+    "CREATE TABLE rate_events(key TEXT NOT NULL, at INTEGER NOT NULL);\n"
+    "CREATE INDEX rate_events_key ON rate_events(key, at);\n",
+
     NULL,
 };

@@ -5,8 +5,31 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const text_keys[] = {"impressum", "privacy", "accessibility", NULL};
-static const char *const mirror_keys[] = {"impressum", "datenschutz", "barrierefreiheit", NULL};
+static const char *const text_keys[] = {"impressum", "privacy", "accessibility", "netiquette",
+                                        NULL};
+static const char *const mirror_keys[] = {"impressum", "datenschutz", "barrierefreiheit",
+                                          "netiquette", NULL};
+
+/* Moderation of the discussion (protocol-docs/discussion.md): defaults for
+ * members that were never set. */
+static void moderation_defaults(json_t *doc)
+{
+    json_t *m = json_object_get(doc, "moderation");
+    if (m && !json_is_object(m))
+        return; /* validate() names the error */
+    if (!m) {
+        m = json_object();
+        json_object_set_new(doc, "moderation", m);
+    }
+    if (!json_object_get(m, "participants"))
+        json_object_set_new(m, "participants", json_string("pre"));
+    if (!json_object_get(m, "remote"))
+        json_object_set_new(m, "remote", json_string("pre"));
+    if (!json_object_get(m, "auto_hide_reports"))
+        json_object_set_new(m, "auto_hide_reports", json_integer(3));
+    if (!json_object_get(m, "rate_per_hour"))
+        json_object_set_new(m, "rate_per_hour", json_integer(10));
+}
 
 json_t *settings_get(db *d, const char *default_name)
 {
@@ -19,6 +42,8 @@ json_t *settings_get(db *d, const char *default_name)
         doc = json_pack("{s:s, s:{}, s:{s:{}, s:{}, s:{}}, s:i, s:n}", "name", default_name,
                         "contact", "texts", "impressum", "privacy", "accessibility", "version", 0,
                         "updated");
+    if (json_is_object(doc))
+        moderation_defaults(doc);
     return doc;
 }
 
@@ -56,8 +81,30 @@ static void validate(const json_t *doc, json_t *errors)
     json_object_foreach((json_t *)doc, k, v)
     {
         if (strcmp(k, "name") && strcmp(k, "contact") && strcmp(k, "texts") &&
-            strcmp(k, "version") && strcmp(k, "updated"))
+            strcmp(k, "version") && strcmp(k, "updated") && strcmp(k, "moderation"))
             err(errors, k, "is not a known setting");
+    }
+    const json_t *m = json_object_get(doc, "moderation");
+    if (m && !json_is_object(m))
+        err(errors, "moderation", "must be an object");
+    json_object_foreach((json_t *)m, k, v)
+    {
+        char f[96];
+        snprintf(f, sizeof f, "moderation.%s", k);
+        if (!strcmp(k, "participants") || !strcmp(k, "remote")) {
+            const char *s = json_string_value(v);
+            if (!s || (strcmp(s, "pre") && strcmp(s, "post")))
+                err(errors, f, "must be \"pre\" or \"post\"");
+        } else if (!strcmp(k, "auto_hide_reports")) {
+            if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 100)
+                err(errors, f, "must be an integer 1-100");
+        } else if (!strcmp(k, "rate_per_hour")) {
+            if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000)
+                err(errors, f, "must be an integer 1-1000");
+        } else {
+            err(errors, f,
+                "is not a known field (participants, remote, auto_hide_reports, rate_per_hour)");
+        }
     }
     check_string(errors, json_object_get(doc, "name"), "name", 200, true);
     const json_t *c = json_object_get(doc, "contact");
@@ -90,7 +137,8 @@ static void validate(const json_t *doc, json_t *errors)
         snprintf(f, sizeof f, "texts.%s", k);
         if (!known || !json_is_object(v)) {
             err(errors, f, known ? "must be an object of language → text"
-                                 : "is not a known text (impressum, privacy, accessibility)");
+                                 : "is not a known text (impressum, privacy, accessibility, "
+                                   "netiquette)");
             continue;
         }
         const char *lang;
@@ -136,6 +184,8 @@ int settings_update(db *d, const char *default_name, long long if_version, const
     json_t *val;
     json_object_foreach((json_t *)patch, k, val) if (strcmp(k, "version") && strcmp(k, "updated"))
         json_object_set(next, k, val);
+    /* Moderation members not sent keep their defaults. */
+    moderation_defaults(next);
     json_t *errs = json_array();
     validate(next, errs);
     int rc = -1;

@@ -125,4 +125,12 @@ export async function logout() {
   }
 }
 
-export const ROLE_RANK = { viewer: 1, moderator: 2, editor: 3, admin: 4 };
+// participant: registered members of the public who discuss measures; they see
+// only the discussion, their account and their own data.
+export const ROLE_RANK = { participant: 1, viewer: 2, moderator: 3, editor: 4, admin: 5 };
+
+/** Minutes to wait after a 429 (from Retry-After), or null. */
+export function retryMinutes(err) {
+  const s = err && err.retryAfter;
+  return s ? Math.max(1, Math.ceil(s / 60)) : null;
+}

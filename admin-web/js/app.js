@@ -18,10 +18,17 @@ import * as tokensView from './views/tokens.js';
 import * as settingsView from './views/settings.js';
 import * as accountView from './views/account.js';
 import * as transferView from './views/transfer.js';
+import * as registerView from './views/register.js';
+import * as discussView from './views/discuss.js';
+import * as moderationView from './views/moderation.js';
+import * as registrationsView from './views/registrations.js';
+import * as mydataView from './views/mydata.js';
+import * as homeView from './views/home.js';
 
 // [pattern, view function, minimum role, nav key]
 const ROUTES = [
-  [/^\/?$/, dashboardView.render, 'viewer', 'dashboard'],
+  // Participants (discussion only) get their own start page.
+  [/^\/?$/, (m, p, q) => (can('viewer') ? dashboardView.render(m, p, q) : homeView.render(m, p, q)), 'participant', 'dashboard'],
   [/^\/organisations$/, orgViews.renderList, 'viewer', 'organisations'],
   [/^\/organisations\/new$/, orgViews.renderEdit, 'editor', 'organisations'],
   [/^\/organisations\/(o-[a-z0-9]+)$/, orgViews.renderEdit, 'viewer', 'organisations'],
@@ -36,15 +43,23 @@ const ROUTES = [
   [/^\/users$/, usersView.render, 'admin', 'users'],
   [/^\/tokens$/, tokensView.render, 'admin', 'tokens'],
   [/^\/settings$/, settingsView.render, 'admin', 'settings'],
-  [/^\/account$/, accountView.render, 'viewer', 'account'],
+  [/^\/account$/, accountView.render, 'participant', 'account'],
+  [/^\/discuss\/(measure)\/(m-[a-z0-9]+)$/, discussView.render, 'participant', null],
+  [/^\/discuss\/(progress)\/(p-[a-z0-9]+)$/, discussView.render, 'participant', null],
+  [/^\/moderation$/, moderationView.render, 'moderator', 'moderation'],
+  [/^\/registrations$/, registrationsView.render, 'moderator', 'registrations'],
+  [/^\/mydata$/, mydataView.render, 'participant', 'mydata'],
 ];
 
 const NAV = [
-  ['dashboard', '#/', 'viewer'],
+  ['dashboard', '#/', 'participant'],
   ['organisations', '#/organisations', 'viewer'],
   ['measures', '#/measures', 'viewer'],
   ['transfer', '#/transfer', 'viewer'],
   ['federation', '#/federation', 'viewer'],
+  ['moderation', '#/moderation', 'moderator'],
+  ['registrations', '#/registrations', 'moderator'],
+  ['mydata', '#/mydata', 'participant'],
   ['users', '#/users', 'admin'],
   ['tokens', '#/tokens', 'admin'],
   ['settings', '#/settings', 'admin'],
@@ -138,12 +153,17 @@ export async function route() {
 
   if (!state.session || !state.session.authenticated) {
     renderHeader(null);
+    if (path === '/register') {
+      await registerView.render(freshView(main));
+      focusTitle();
+      return;
+    }
     if (path !== '/login') sessionStorage.setItem('dinet.admin.after', location.hash || '#/');
     await loginView.render(freshView(main), { onLogin: afterLogin });
     focusTitle();
     return;
   }
-  if (path === '/login') {
+  if (path === '/login' || path === '/register') {
     navigate('#/');
     return;
   }

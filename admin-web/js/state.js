@@ -84,3 +84,5 @@ export function roleLabel(role) {
 export const ORG_KINDS = ['administration', 'civil_society', 'education', 'migrant_organisation', 'welfare', 'business', 'other'];
 export const STATUSES = ['planned', 'active', 'completed', 'paused', 'cancelled'];
 export const ROLES = ['viewer', 'moderator', 'editor', 'admin'];
+// The self-registered role below viewer (discussion only).
+export const ALL_ROLES = ['participant', ...ROLES];

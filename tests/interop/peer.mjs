@@ -26,6 +26,15 @@
 //                            deliveries of Accepts
 //   POST /control/follow     {"target": ACTOR_URL}: lookupObject, then send a Follow
 //   POST /control/note       {"content": HTML}: send a Create(Note) to the followers
+//   POST /control/reply      {"to": ACTOR_URL, "inReplyTo": URL, "content": HTML}: send a
+//                            Create(Note) replying to inReplyTo to that actor's inbox
+//   POST /control/flag       {"to": ACTOR_URL, "object": URL, "content": TEXT}: send a Flag
+//   POST /control/update     {"to": ACTOR_URL, "note": NOTE_URL, "content": HTML}: change one
+//                            of its notes and send Update(Note) to that actor
+//   POST /control/delete     {"to": ACTOR_URL, "note": NOTE_URL}: send Delete(Tombstone)
+//
+// PEER_HOST (default 127.0.0.1) is the host it listens on and names itself by
+// ("localhost" gives a peer on another domain than 127.0.0.1, for block tests).
 //
 // Fedify logs through LogTape; warnings and errors of the category "fedify" go to
 // stderr (PEER_LOG_LEVEL=debug for everything, e.g. why a proof did not verify).
@@ -35,6 +44,10 @@ import {
   Activity,
   Create,
   createFederation,
+  Delete,
+  Flag,
+  Tombstone,
+  Update,
   Endpoints,
   Follow,
   generateCryptoKeyPair,
@@ -51,7 +64,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 
 const IDENT = "peer";
-const HOST = "127.0.0.1";
+const HOST = process.env.PEER_HOST || "127.0.0.1";
 const port = Number(process.argv[2] ?? 0);
 
 // ---- logging ----------------------------------------------------------------
@@ -308,6 +321,87 @@ async function control(request, url) {
       preferSharedInbox: true,
     });
     return json({ create: create.id.href, note: note.id.href, followers: followers.size });
+  }
+  if (url.pathname === "/control/reply") {
+    const target = await ctx.lookupObject(body.to);
+    if (!isActor(target)) return json({ error: `${body.to} is not an actor` }, 422);
+    const nid = randomUUID();
+    const note = new Note({
+      id: ctx.getObjectUri(Note, { identifier: IDENT, id: nid }),
+      attribution: ctx.getActorUri(IDENT),
+      to: PUBLIC_COLLECTION,
+      cc: target.id,
+      replyTarget: new URL(body.inReplyTo),
+      content: body.content ?? "<p>Eine Antwort vom Fedify-Testpeer.</p>",
+    });
+    notes.set(nid, note);
+    const create = new Create({
+      id: new URL(`${ctx.getActorUri(IDENT).href}/creates/${nid}`),
+      actor: ctx.getActorUri(IDENT),
+      to: PUBLIC_COLLECTION,
+      cc: target.id,
+      object: note,
+    });
+    let error = null;
+    try {
+      await ctx.sendActivity({ identifier: IDENT }, target, create);
+    } catch (e) {
+      error = String(e?.message ?? e);
+    }
+    return json({ create: create.id.href, note: note.id.href, error });
+  }
+  if (url.pathname === "/control/update" || url.pathname === "/control/delete") {
+    const target = await ctx.lookupObject(body.to);
+    if (!isActor(target)) return json({ error: `${body.to} is not an actor` }, 422);
+    const nid = String(body.note ?? "").split("/").at(-1);
+    const old = notes.get(nid);
+    if (!old) return json({ error: `no note ${body.note}` }, 404);
+    let activity;
+    if (url.pathname === "/control/update") {
+      const note = old.clone({ content: body.content ?? "<p>geändert</p>" });
+      notes.set(nid, note);
+      activity = new Update({
+        id: new URL(`${ctx.getActorUri(IDENT).href}/updates/${randomUUID()}`),
+        actor: ctx.getActorUri(IDENT),
+        to: PUBLIC_COLLECTION,
+        cc: target.id,
+        object: note,
+      });
+    } else {
+      notes.delete(nid);
+      activity = new Delete({
+        id: new URL(`${ctx.getActorUri(IDENT).href}/deletes/${randomUUID()}`),
+        actor: ctx.getActorUri(IDENT),
+        to: PUBLIC_COLLECTION,
+        cc: target.id,
+        object: new Tombstone({ id: old.id }),
+      });
+    }
+    let error = null;
+    try {
+      await ctx.sendActivity({ identifier: IDENT }, target, activity);
+    } catch (e) {
+      error = String(e?.message ?? e);
+    }
+    return json({ activity: activity.id.href, error });
+  }
+  if (url.pathname === "/control/flag") {
+    const target = await ctx.lookupObject(body.to);
+    if (!isActor(target)) return json({ error: `${body.to} is not an actor` }, 422);
+    const flag = new Flag({
+      id: new URL(`${ctx.getActorUri(IDENT).href}/flags/${randomUUID()}`),
+      actor: ctx.getActorUri(IDENT),
+      object: new URL(body.object),
+      content: body.content ?? "offensive",
+      to: target.id,
+    });
+    let error = null;
+    try {
+      await ctx.sendActivity({ identifier: IDENT }, target, flag);
+    } catch (e) {
+      error = String(e?.message ?? e);
+    }
+    return json({ flag: flag.id.href, error });
   }
   return json({ error: "unknown control endpoint" }, 404);
 }

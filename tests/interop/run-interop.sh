@@ -12,6 +12,11 @@
 #       activity changed by one character after proving is refused;
 #  (c)  the node follows the Fedify actor, Fedify accepts and sends a Create(Note),
 #       and the node stores the Note.
+#  (d)  the state aggregator's actor and a Group announce the district's measures.
+#  (e)  discussion: Fedify replies to a measure → the reply waits in the moderation queue
+#       → approved → on the district's measure page, in its outbox (and delivered to
+#       Fedify, proof verified) and on the state node; Fedify's Flag counts as a report
+#       and hides it at the threshold; a reply from a blocked domain is refused (403).
 # One line per check, then "N passed, M failed". Exits non-zero on any failure and
 # prints the logs of the node and the peer.
 #
@@ -27,7 +32,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 DINET_BIN=${DINET_BIN:-$ROOT/build/dinet}
 SUITE_START=$SECONDS
-SUITE_LIMIT=${INTEROP_TIME_LIMIT:-110} # seconds; the watchdog ends the suite after this
+SUITE_LIMIT=${INTEROP_TIME_LIMIT:-170} # seconds; the watchdog ends the suite after this
 
 PASSED=0
 FAILED=0
@@ -110,6 +115,7 @@ finish() {
         show_logs
     fi
     stop_pid "$PEER_PID"
+    stop_pid "${PEER2_PID:-}"
     stop_pid "$NODE_PID"
     stop_pid "${STATE_PID:-}"
     if [[ -n $TMP && -d $TMP ]]; then
@@ -468,6 +474,158 @@ if ((FAILED)); then
     tail -n 30 "$TMP/state.log" 2>/dev/null
 fi
 
+# ---- (e) discussion: a reply from the fediverse, moderation, Flag, blocks ------------------
+
+echo "== (e) Fedify replies to a measure"
+MID=$(jq -r .id "$TMP/m3.json")
+RMARK="Antwort-$RANDOM-$RANDOM"
+code=$(peer_post /control/reply \
+    "$(jq -nc --arg to "$ACTOR" --arg r "$MURL" --arg m "$RMARK" \
+        '{to: $to, inReplyTo: $r, content: ("<p>Gute Idee! <script>alert(1)</script>" + $m + " &amp; mehr</p>")}')" \
+    "$TMP/e1.json")
+check "(e) Fedify sends a Create(Note) replying to the measure (HTTP $code, error $(jq -r '.error // "none"' "$TMP/e1.json" 2>/dev/null))" \
+    test "$code" = 200 -a "$(jq -r '.error // empty' "$TMP/e1.json" 2>/dev/null)" = ""
+RNOTE=$(jq -r '.note // empty' "$TMP/e1.json" 2>/dev/null)
+queued() {
+    api GET "/api/v1/moderation/queue?state=pending" |
+        jq -e --arg m "$RMARK" --arg a "$PEER_ACTOR" \
+            '.items[] | select((.content | contains($m)) and .author.actor == $a and .target.id != null)' \
+            >/dev/null 2>&1
+}
+check "(e) the reply waits in the moderation queue (pending), author = the Fedify actor" wait_for 10 queued
+CID=$(api GET "/api/v1/moderation/queue?state=pending" |
+    jq -r --arg m "$RMARK" '[.items[] | select(.content | contains($m))] | first | .id // empty')
+check "(e) its HTML became plain text (script removed, entities decoded)" \
+    test "$(api GET "/api/v1/comments/$CID" | jq -r '.content')" = "Gute Idee! $RMARK & mehr"
+public_has() { curl -sS --max-time 5 "$BASE/api/v1/measures/$MID/comments" | grep -q "$RMARK"; }
+not_public() { ! public_has; }
+check "(e) not public while pending" not_public
+code=$(api_status POST "/api/v1/comments/$CID/moderation" '{"action":"approve"}' "$TMP/e2.json")
+check "(e) a moderator approves it (HTTP $code)" test "$code" = 200
+check "(e) approved: in the district's public list" wait_for 5 public_has
+page_has() { curl -sS --max-time 5 "$BASE/measures/$MID" | grep -q "$RMARK"; }
+check "(e) approved: on the district's measure page" page_has
+page_inert() { ! curl -sS --max-time 5 "$BASE/measures/$MID" | grep -q '<script>alert'; }
+check "(e) the page has no raw script from the reply" page_inert
+OUT_Q='.type == "Create" and .object.type == "Note" and .object.comment.origin == "'"$RNOTE"'"'
+in_outbox() {
+    curl -sS --max-time 5 -H 'Accept: application/activity+json' "$ACTOR/outbox?page=true&limit=100" |
+        jq -e "[.orderedItems[] | select($OUT_Q)] | length > 0" >/dev/null 2>&1
+}
+check "(e) approved: the district's outbox has a Create(Note) of it" in_outbox
+state_has() { curl -sS --max-time 5 "$SBASE/api/v1/measures/$MID/comments" | grep -q "$RMARK"; }
+check "(e) approved: replicated to the state node" wait_for 20 state_has
+state_page_has() { curl -sS --max-time 5 "$SBASE/measures/$MID" | grep -q "$RMARK"; }
+check "(e) approved: on the state's measure page" state_page_has
+FED_Q='.type == "Create" and .actor == "'"$ACTOR"'" and .objectType == "Note" and .objectId == "'"$BASE/comments/$CID"'"'
+check "(e) Fedify (a follower) receives the district's Note of the reply" wait_for 10 has_received "$FED_Q"
+check "(e) ... its proof verifies in Fedify" \
+    test "$(received_where "$FED_Q" | jq -r .proofVerified)" = true
+
+echo "== (e) Fedify edits its reply"
+EMARK="Bearbeitet-$RANDOM"
+peer_post /control/update \
+    "$(jq -nc --arg to "$ACTOR" --arg n "$RNOTE" --arg m "$EMARK" '{to: $to, note: $n, content: ("<p>" + $m + "</p>")}')" \
+    "$TMP/e10.json" >/dev/null
+edited_pending() {
+    api GET "/api/v1/comments/$CID" |
+        jq -e --arg m "$EMARK" '.content == $m and .status == "pending"' >/dev/null 2>&1
+}
+check "(e) Fedify's Update(Note) changes the comment and sends it back to moderation ($(jq -r '.error // "no error"' "$TMP/e10.json" 2>/dev/null))" \
+    wait_for 10 edited_pending
+check "(e) ... the old text is no longer public" not_public
+check "(e) ... and the state removed it meanwhile" wait_for 20 bash -c "! curl -sS --max-time 5 '$SBASE/api/v1/measures/$MID/comments' | grep -q '$RMARK'"
+code=$(api_status POST "/api/v1/comments/$CID/moderation" '{"action":"approve"}' "$TMP/e11.json")
+check "(e) approved again (HTTP $code)" test "$code" = 200
+state_has_edit() { curl -sS --max-time 5 "$SBASE/api/v1/measures/$MID/comments" | grep -q "$EMARK"; }
+check "(e) the edited text reaches the state" wait_for 20 state_has_edit
+RMARK=$EMARK # public_has, state_has and friends now look for the edited text
+
+echo "== (e) Fedify flags the comment"
+ETAG=$(curl -sS --max-time 5 -D - -o /dev/null "$BASE/api/v1/settings" | tr -d '\r' |
+    awk 'tolower($1) == "etag:" {print $2}')
+code=$(curl -sS --max-time 10 -o "$TMP/e3.json" -w '%{http_code}' -X PATCH \
+    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -H "If-Match: $ETAG" \
+    --data '{"moderation":{"auto_hide_reports":2}}' "$BASE/api/v1/settings")
+check "(e) auto-hide threshold set to 2 reports (HTTP $code)" test "$code" = 200
+code=$(api_status POST "/api/v1/comments/$CID/reports" '{"reason":"spam"}' "$TMP/e4.json")
+check "(e) one local report (HTTP $code), still visible" test "$code" = 201 -a \
+    "$(jq -r .status "$TMP/e4.json" 2>/dev/null)" = approved
+code=$(peer_post /control/flag \
+    "$(jq -nc --arg to "$ACTOR" --arg o "$BASE/comments/$CID" '{to: $to, object: $o, content: "spam"}')" \
+    "$TMP/e5.json")
+check "(e) Fedify sends a Flag of the comment (HTTP $code, error $(jq -r '.error // "none"' "$TMP/e5.json" 2>/dev/null))" \
+    test "$code" = 200 -a "$(jq -r '.error // empty' "$TMP/e5.json" 2>/dev/null)" = ""
+hidden_now() {
+    api GET "/api/v1/comments/$CID" | jq -e '.status == "hidden" and (.moderation_reason | test("auto-hidden after 2"))' \
+        >/dev/null 2>&1
+}
+check "(e) the Flag counts as the second report: the comment is hidden" wait_for 10 hidden_now
+check "(e) hidden: no longer in the public list" not_public
+state_lacks() { ! state_has; }
+check "(e) hidden: removed on the state node (Delete)" wait_for 20 state_lacks
+
+code=$(peer_post /control/flag \
+    "$(jq -nc --arg to "$ACTOR" --arg o "$MURL" '{to: $to, object: $o, content: "off-topic"}')" \
+    "$TMP/e13.json")
+flagged_measure() {
+    api GET "/api/v1/moderation/queue?state=flagged" |
+        jq -e --arg m "$MID" --arg a "$PEER_ACTOR" \
+            '.items[] | select(.target.id == $m and .target.kind == "measure" and (.reports[0].reporter == $a) and .reports[0].reason == "off-topic")' \
+            >/dev/null 2>&1
+}
+check "(e) Fedify's Flag of the measure is a report in the moderators' queue (state=flagged)" \
+    wait_for 10 flagged_measure
+
+echo "== (e) Fedify deletes its reply"
+peer_post /control/delete "$(jq -nc --arg to "$ACTOR" --arg n "$RNOTE" '{to: $to, note: $n}')" \
+    "$TMP/e12.json" >/dev/null
+deleted_now() {
+    [[ $(curl -sS --max-time 5 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+        "$BASE/api/v1/comments/$CID") == 404 ]]
+}
+check "(e) Fedify's Delete deletes the comment ($(jq -r '.error // "no error"' "$TMP/e12.json" 2>/dev/null))" \
+    wait_for 10 deleted_now
+
+echo "== (e) replies per actor and hour are limited"
+ETAG=$(curl -sS --max-time 5 -D - -o /dev/null "$BASE/api/v1/settings" | tr -d '\r' |
+    awk 'tolower($1) == "etag:" {print $2}')
+code=$(curl -sS --max-time 10 -o "$TMP/e8.json" -w '%{http_code}' -X PATCH \
+    -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -H "If-Match: $ETAG" \
+    --data '{"moderation":{"rate_per_hour":1}}' "$BASE/api/v1/settings")
+check "(e) rate limit set to 1 reply per hour (HTTP $code)" test "$code" = 200
+LMARK="Zuviel-$RANDOM"
+peer_post /control/reply \
+    "$(jq -nc --arg to "$ACTOR" --arg r "$MURL" --arg m "$LMARK" '{to: $to, inReplyTo: $r, content: $m}')" \
+    "$TMP/e9.json" >/dev/null
+LNOTE=$(jq -r '.create // empty' "$TMP/e9.json" 2>/dev/null)
+ST=$(peer_get /sent | jq -r --arg id "$LNOTE" '[.[] | select(.activity.id == $id)] | first | .status // 0')
+check "(e) Fedify's second reply within the hour is refused (HTTP $ST)" test "$ST" = 403
+over_not_queued() { ! api GET "/api/v1/moderation/queue?state=pending" | grep -q "$LMARK"; }
+check "(e) ... and not stored" over_not_queued
+
+echo "== (e) a blocked domain cannot comment"
+code=$(api_status POST /api/v1/federation/blocks '{"pattern":"localhost","kind":"domain"}' "$TMP/e6.json")
+check "(e) the domain localhost is blocked (HTTP $code)" test "$code" = 201
+(cd "$HERE" && PEER_HOST=localhost exec node peer.mjs 0) >"$TMP/peer2.out" 2>"$TMP/peer2.log" &
+PEER2_PID=$!
+if wait_for 20 grep -q '"port"' "$TMP/peer2.out"; then
+    PEER2=$(jq -r .origin "$TMP/peer2.out")
+    BMARK="Blockiert-$RANDOM"
+    curl -sS --max-time 20 -o "$TMP/e7.json" -X POST -H 'Content-Type: application/json' \
+        --data "$(jq -nc --arg to "$ACTOR" --arg r "$MURL" --arg m "$BMARK" '{to: $to, inReplyTo: $r, content: $m}')" \
+        "$PEER2/control/reply" >/dev/null
+    ST=$(curl -sS --max-time 5 "$PEER2/sent" |
+        jq -r --arg b "$BASE" '[.[] | select(.activity.type == "Create" and (.url | startswith($b)))] | first | .status // 0')
+    check "(e) a reply from the blocked domain is refused with 403 (got $ST)" test "$ST" = 403
+    not_queued() {
+        ! api GET "/api/v1/moderation/queue?state=pending" | grep -q "$BMARK"
+    }
+    check "(e) ... and nothing of it is stored" not_queued
+else
+    fail "(e) a second Fedify peer on localhost starts"
+fi
+
 # ---- examples for protocol-docs -----------------------------------------------------------
 
 save() { # NAME JSON
@@ -486,6 +644,9 @@ save fedify-follow.headers "$(jq -c --arg b "$BASE" '[.[] | select(.activity.typ
 save fedify-accept "$(jq -c --arg b "$BASE" '[.[] | select(.activity.type == "Accept" and (.url | startswith($b)))] | first | .activity' <<<"$SENT")"
 save fedify-create-note "$(jq -c --arg b "$BASE" '[.[] | select(.activity.type == "Create" and (.url | startswith($b)))] | first | .activity' <<<"$SENT")"
 save dinet-create-tampered "$(cat "$TMP/bp3-body.json" 2>/dev/null)"
+save dinet-create-comment-note "$(jq -c "[.[] | select($FED_Q)] | first | .raw" <<<"$RECEIVED")"
+save fedify-reply-note "$(jq -c --arg b "$BASE" '[.[] | select(.activity.type == "Create" and .activity.object.inReplyTo != null and (.url | startswith($b)))] | first | .activity' <<<"$SENT")"
+save fedify-flag "$(jq -c --arg b "$BASE" '[.[] | select(.activity.type == "Flag" and (.url | startswith($b)))] | first | .activity' <<<"$SENT")"
 save dinet-announce-group "$(jq -c '[.[] | select(.type == "Announce" and (.actor | test("/groups/")))] | first | .raw' <<<"$RECEIVED")"
 if [[ ${INTEROP_SAVE_EXAMPLES:-0} == 1 ]]; then
     mkdir -p "$ROOT/protocol-docs/examples"

@@ -2,13 +2,14 @@
 # tests/web/run-web.sh: browser tests of admin-web against a real dinet node.
 #
 # Starts a fresh district node (temp dir, free loopback port) with an admin, an
-# editor and a viewer account, an editor API token and the sample data, then drives
+# editor, a viewer and a moderator account, an editor API token and the sample data, then drives
 # Debian's chromium through playwright-core (tests/web/web.test.mjs). The node serves
 # admin-web itself at /admin/.
 #
 # Env: DINET_BIN (default: build/dinet), CHROMIUM (default: /usr/bin/chromium),
 #      SCREENSHOT_DIR (default: tests/web/screenshots, git-ignored),
-#      KEEP=1 keeps the node's temp dir.
+#      KEEP=1 keeps the node's temp dir, WEB_ONLY=REGEX runs only the matching tests
+#      (and the first login test), e.g. WEB_ONLY=discussion.
 # Ends with "N passed, M failed"; exits non-zero when anything failed.
 set -euo pipefail
 
@@ -63,10 +64,11 @@ DATA="$WORK/node"
 sed -i 's/^manual_approve = false$/manual_approve = true/' "$DATA/dinet.conf"
 grep -q '^manual_approve = true$' "$DATA/dinet.conf" || fail_setup "cannot set manual_approve"
 
-export ADMIN_PW='Admin-Elbe-2025!' EDITOR_PW='Redaktion-2025!' VIEWER_PW='Nur-Lesen-2025!'
+export ADMIN_PW='Admin-Elbe-2025!' EDITOR_PW='Redaktion-2025!' VIEWER_PW='Nur-Lesen-2025!' MODERATOR_PW='Moderation-2025!'
 printf '%s\n' "$ADMIN_PW" | "$DINET_BIN" user add --data "$DATA" --role admin admin >/dev/null
 printf '%s\n' "$EDITOR_PW" | "$DINET_BIN" user add --data "$DATA" --role editor redaktion.schmidt >/dev/null
 printf '%s\n' "$VIEWER_PW" | "$DINET_BIN" user add --data "$DATA" --role viewer lesen.meier >/dev/null
+printf '%s\n' "$MODERATOR_PW" | "$DINET_BIN" user add --data "$DATA" --role moderator moderation.lehmann >/dev/null
 API_TOKEN=$("$DINET_BIN" token create --data "$DATA" --role editor web-tests | tail -n 1)
 export API_TOKEN
 "$DINET_BIN" sample --data "$DATA" >/dev/null || fail_setup "dinet sample failed"

@@ -5,7 +5,7 @@ import * as api from '../api.js';
 import { t } from '../i18n.js';
 import { field, showErrors, clearErrors } from '../forms.js';
 import { pageHeader, errorText } from '../ui.js';
-import { state, announce, navigate, roleLabel, ROLES } from '../state.js';
+import { state, announce, navigate, roleLabel, ALL_ROLES } from '../state.js';
 
 export async function render(main) {
   const s = state.session;
@@ -60,6 +60,6 @@ export async function render(main) {
           h('dt', {}, t('account.name')), h('dd', { dataset: { me: 'name' } }, s.name),
           h('dt', {}, t('account.role')), h('dd', { dataset: { me: 'role' } }, roleLabel(s.role))),
         h('h3', {}, t('account.mayDo')),
-        h('ul', {}, ROLES.filter((r) => api.ROLE_RANK[r] <= rank).map((r) => h('li', {}, t(`account.rights.${r}`))))),
+        h('ul', {}, ALL_ROLES.filter((r) => api.ROLE_RANK[r] <= rank).map((r) => h('li', {}, t(`account.rights.${r}`))))),
       form));
 }

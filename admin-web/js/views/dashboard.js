@@ -7,6 +7,25 @@ import * as api from '../api.js';
 import { t, formatNumber, formatDateTime } from '../i18n.js';
 import { pageHeader, tableWrap, errorBox, actorLabel, fieldLabel } from '../ui.js';
 import { can, taxonomy, taxonomyOptions, STATUSES } from '../state.js';
+import { queueCounts } from './moderation.js';
+
+/** What waits for moderators: comments (pending, reported) and registrations.
+ * null when the node has no discussions (404) or the user may not moderate. */
+async function moderationWaiting() {
+  if (!can('moderator')) return null;
+  try {
+    const [first, regs] = await Promise.all([
+      api.get('/moderation/queue', { state: 'pending' }),
+      api.get('/registrations').catch(() => null),
+    ]);
+    const counts = await queueCounts(first, 'pending');
+    const regItems = regs ? (Array.isArray(regs) ? regs : regs.items || []) : [];
+    return { ...counts, registrations: regs ? (typeof regs.total === 'number' ? regs.total : regItems.length) : 0 };
+  } catch (err) {
+    if (err.status === 404 || err.status === 403) return null;
+    throw err;
+  }
+}
 
 function bar(value, max) {
   const span = h('span', { class: 'bar', 'aria-hidden': 'true' }, h('span', { class: 'bar-fill' }));
@@ -79,6 +98,13 @@ export async function render(main) {
     fedError = err;
   }
 
+  let mod = null;
+  try {
+    mod = await moderationWaiting();
+  } catch (_) {
+    mod = null;
+  }
+
   const maxStatus = Math.max(1, ...byStatus);
   const maxField = Math.max(1, ...byField);
 
@@ -103,6 +129,13 @@ export async function render(main) {
     const pendingFollowers = fed.followers.filter((f) => f.state === 'pending').length;
     if (pendingFollowers && can('editor')) waiting.push(h('li', {}, h('a', { href: '#/federation' }, t('dashboard.pendingFollowers', { count: pendingFollowers }))));
     if (fed.deliveries.failed && can('editor')) waiting.push(h('li', {}, h('a', { href: '#/federation' }, t('dashboard.failedDeliveries', { count: fed.deliveries.failed }))));
+  }
+
+  if (mod) {
+    waiting.push(h('li', {}, h('a', { href: '#/moderation?state=pending', dataset: { waiting: 'comments' } },
+      mod.pending ? t('dashboard.pendingComments', { count: mod.pending }) : t('dashboard.noPendingComments'))));
+    if (mod.reported) waiting.push(h('li', {}, h('a', { href: '#/moderation?state=reported', dataset: { waiting: 'reported' } }, t('dashboard.reportedComments', { count: mod.reported }))));
+    if (mod.registrations) waiting.push(h('li', {}, h('a', { href: '#/registrations', dataset: { waiting: 'registrations' } }, t('dashboard.pendingRegistrations', { count: mod.registrations }))));
   }
 
   const fedStats = fed

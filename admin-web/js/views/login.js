@@ -30,6 +30,7 @@ export async function render(main, { onLogin }) {
       let msg;
       if (err.type === 'login-failed') msg = t('login.failed');
       else if (err.type === 'throttled') msg = t('login.throttled', { seconds: err.retryAfter || 900 });
+      else if (err.status === 403) msg = t('login.awaitingApproval');
       else msg = errorText(err);
       showErrors(form, [{ field: err.type === 'login-failed' ? 'password' : null, detail: msg }], { title: t('login.failedTitle') });
     } finally {
@@ -42,7 +43,8 @@ export async function render(main, { onLogin }) {
     h('div', { class: 'login-page' },
       pageHeader(t('login.title'), { intro: state.node ? t('login.intro', { node: state.node.name }) : null }),
       form,
-      h('p', { class: 'muted small' }, t('login.help'))),
+      h('p', { class: 'muted small' }, t('login.help')),
+      h('p', { class: 'register-hint' }, t('login.noAccount'), ' ', h('a', { href: '#/register', dataset: { action: 'register' } }, t('login.register')))),
   );
   name.control.focus();
 }

@@ -90,7 +90,7 @@ export async function renderList(main, _params, query) {
 // ---- sub navigation ------------------------------------------------------------
 
 function measureTabs(id, active) {
-  const tabs = [['edit', `#/measures/${id}`, t('measures.tabDetails')], ['progress', `#/measures/${id}/progress`, t('measures.tabProgress')], ['history', `#/measures/${id}/history`, t('measures.tabHistory')]];
+  const tabs = [['edit', `#/measures/${id}`, t('measures.tabDetails')], ['progress', `#/measures/${id}/progress`, t('measures.tabProgress')], ['history', `#/measures/${id}/history`, t('measures.tabHistory')], ['discussion', `#/discuss/measure/${id}`, t('measures.tabDiscussion')]];
   return h('nav', { class: 'tabs', 'aria-label': t('measures.tabsLabel') },
     h('ul', {}, tabs.map(([k, href, label]) => h('li', {}, h('a', { href, 'aria-current': k === active ? 'page' : null }, label)))));
 }
@@ -350,7 +350,8 @@ export async function renderProgress(main, params) {
           p.progress !== null ? h('p', { class: 'tl-progress' }, progressBar(p.progress, t('progress.progressOf', { title: p.title }))) : null,
           p.text ? h('p', { class: 'tl-text' }, p.text) : null,
           h('p', { class: 'muted small' }, t('form.versionLine', { version: p.version, updated: formatDateTime(p.updated) }),
-            ' · ', h('a', { href: `#/measures/${id}/history?entry=${p.id}` }, t('history.link'))),
+            ' · ', h('a', { href: `#/measures/${id}/history?entry=${p.id}` }, t('history.link')),
+            ' · ', h('a', { href: `#/discuss/progress/${p.id}`, dataset: { discuss: p.id } }, t('progress.discussion'), h('span', { class: 'visually-hidden' }, ` – ${p.title}`))),
           can('editor')
             ? h('button', {
                 type: 'button', class: 'btn small danger-link',

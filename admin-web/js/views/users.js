@@ -5,7 +5,7 @@ import * as api from '../api.js';
 import { t, formatDateTime } from '../i18n.js';
 import { field, showErrors, clearErrors, formDialog, confirmDialog } from '../forms.js';
 import { pageHeader, tableWrap, errorText } from '../ui.js';
-import { announce, navigate, state, roleLabel, ROLES } from '../state.js';
+import { announce, navigate, state, roleLabel, ROLES, ALL_ROLES } from '../state.js';
 
 function apiErrors(err, fallbackField) {
   if (err.errors.length) return err.errors.map((e) => ({ field: e.field, detail: e.detail || err.problem.detail || err.message }));
@@ -17,7 +17,8 @@ export async function render(main) {
   const me = state.session.name;
 
   const rows = users.map((u) => {
-    const roleSel = field({ field: `role-${u.name}`, label: t('users.roleFor', { name: u.name }), type: 'select', value: u.role, options: ROLES.map((r) => ({ value: r, label: roleLabel(r) })), class: 'compact-field' });
+    const roleOptions = u.role === 'participant' ? ALL_ROLES : ROLES;
+    const roleSel = field({ field: `role-${u.name}`, label: t('users.roleFor', { name: u.name }), type: 'select', value: u.role, options: roleOptions.map((r) => ({ value: r, label: roleLabel(r) })), class: 'compact-field' });
     roleSel.querySelector('label').classList.add('visually-hidden');
     roleSel.control.addEventListener('change', async () => {
       try {
@@ -32,7 +33,10 @@ export async function render(main) {
     return h('tr', { dataset: { user: u.name } },
       h('th', { scope: 'row' }, u.name, u.name === me ? h('span', { class: 'muted' }, ` (${t('users.you')})`) : null),
       h('td', {}, roleSel),
-      h('td', {}, u.disabled ? h('span', { class: 'badge status-cancelled' }, t('users.disabled')) : h('span', { class: 'badge status-active' }, t('users.active'))),
+      h('td', {}, u.disabled ? h('span', { class: 'badge status-cancelled' }, t('users.disabled'))
+        : u.approved === false ? h('span', { class: 'badge fed-pending' }, t('users.awaitingApproval'))
+          : h('span', { class: 'badge status-active' }, t('users.active')),
+        u.role === 'participant' && u.approved !== false ? trustedToggle(u) : null),
       h('td', {}, formatDateTime(u.created)),
       h('td', {}, h('div', { class: 'row-actions' },
         u.name === me ? null : h('button', {
@@ -118,4 +122,30 @@ export async function render(main) {
         h('th', { scope: 'col' }, t('common.actions')))),
       h('tbody', {}, rows))),
     form);
+}
+
+/** Trusted participants write without pre-moderation (their comments appear at once). */
+export function trustedToggle(u) {
+  const id = `trusted-${u.name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  const box = h('input', { type: 'checkbox', id, checked: !!u.trusted, dataset: { trusted: u.name } });
+  box.addEventListener('change', async () => {
+    const trusted = box.checked;
+    box.disabled = true;
+    try {
+      await setTrusted(u.name, trusted);
+      u.trusted = trusted;
+      announce(trusted ? t('users.trustedOn', { name: u.name }) : t('users.trustedOff', { name: u.name }));
+    } catch (err) {
+      box.checked = !trusted;
+      announce(errorText(err), 'error');
+    } finally {
+      box.disabled = false;
+    }
+  });
+  return h('div', { class: 'check trusted' }, box, h('label', { for: id }, t('users.trusted'), h('span', { class: 'visually-hidden' }, ` (${u.name})`)));
+}
+
+async function setTrusted(name, trusted) {
+  // protocol-docs/discussion.md: POST /api/v1/users/{name}/trust {trusted} (moderator+).
+  await api.post(`/users/${encodeURIComponent(name)}/trust`, { trusted });
 }
