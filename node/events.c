@@ -1,5 +1,6 @@
 /* Events; see events.h. */
 #include "events.h"
+#include "aggregate.h"
 #include "api.h"
 #include "as2.h"
 #include "district.h"
@@ -402,12 +403,11 @@ static int save(db *d, const json_t *doc, const char *op)
 
 /* ---- the state's ingestion of districts' events -------------------------- */
 
-static int event_hook(void *ud, db *d, const json_t *act, const char *type,
-                      const remote_actor *who, const char *raw, inbox_status *status,
-                      char *reason, size_t rlen)
+static int events_ingest(db *d, const char *actor, const json_t *act, const char *raw,
+                         int *status, char *reason, size_t rlen)
 {
-    (void)ud;
-    if (!ectx || strcmp(ectx->cfg->role, "state"))
+    const char *type = sget(act, "type");
+    if (!type || !ectx || strcmp(ectx->cfg->role, "state"))
         return 0;
     bool del = !strcmp(type, "Delete");
     if (strcmp(type, "Create") && strcmp(type, "Update") && !del)
@@ -422,13 +422,13 @@ static int event_hook(void *ud, db *d, const json_t *act, const char *type,
     sqlite3_stmt *st = db_stmt(d, "SELECT code FROM districts WHERE actor_id=:a");
     if (!st)
         return -1;
-    db_bind_text(st, ":a", who->id);
+    db_bind_text(st, ":a", actor);
     char code[16] = "";
     if (sqlite3_step(st) == SQLITE_ROW)
         snprintf(code, sizeof code, "%s", (const char *)sqlite3_column_text(st, 0));
     db_done(st);
     if (!code[0]) {
-        snprintf(reason, rlen, "%s is not a registered district", who->id);
+        snprintf(reason, rlen, "%s is not a registered district", actor);
         return 1;
     }
     if (!json_object_get(act, "proof")) {
@@ -437,8 +437,8 @@ static int event_hook(void *ud, db *d, const json_t *act, const char *type,
     }
     const char *oid = sget(obj, "id");
     const char *claimed = sget(obj, "districtCode");
-    if (!oid || !same_host(oid, who->id) || (claimed && strcmp(claimed, code)) ||
-        (!del && sget(obj, "attributedTo") && strcmp(sget(obj, "attributedTo"), who->id))) {
+    if (!oid || !same_host(oid, actor) || (claimed && strcmp(claimed, code)) ||
+        (!del && sget(obj, "attributedTo") && strcmp(sget(obj, "attributedTo"), actor))) {
         snprintf(reason, rlen, "the event is not on the district %s's host or claims another "
                  "district", code);
         return 1;
@@ -530,9 +530,22 @@ static int event_hook(void *ud, db *d, const json_t *act, const char *type,
     return 1;
 }
 
+static int event_hook(void *ud, db *d, const json_t *act, const char *type,
+                      const remote_actor *who, const char *raw, inbox_status *status,
+                      char *reason, size_t rlen)
+{
+    (void)ud;
+    (void)type;
+    int st = INBOX_IGNORED;
+    int h = events_ingest(d, who->id, act, raw, &st, reason, rlen);
+    *status = (inbox_status)st;
+    return h;
+}
+
 void events_init(const fed_ctx *ctx)
 {
     ectx = ctx;
+    agg_set_object_handler(events_ingest);
     static bool hooked;
     if (!hooked) {
         inbox_hooks h = {NULL, event_hook, NULL, 21};

@@ -9,7 +9,8 @@
  *     with CRLF;
  *  4. update with If-Match, stale writes, delete (410);
  *  5. the event reaches the state through federation, appears in the
- *     state's /api/v1/events and /events.ics, and its deletion follows. */
+ *     state's /api/v1/events and /events.ics, and its deletion follows;
+ *  6. an event whose delivery failed reaches the state by the backfill. */
 #include "testlib.h"
 
 #include <curl/curl.h>
@@ -479,6 +480,39 @@ static void update_and_federate(void)
     tl_resp_free(&r);
 }
 
+static char late_id[64];
+
+static bool state_has_late(void *arg)
+{
+    (void)arg;
+    tl_resp r;
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/events/%s", late_id);
+    tl_api(&r, &S, "GET", path, NULL, NULL, NULL);
+    bool ok = r.status == 200 && jstr(r.json, "name") && !strcmp(jstr(r.json, "name"), "Nachgeholt");
+    tl_resp_free(&r);
+    return ok;
+}
+
+/* An event whose delivery failed (the state was down, and the district's
+ * next retry is minutes away) reaches the state through the backfill from
+ * the district's outbox when the state starts. */
+static void backfill(void)
+{
+    CHECK_INT(tl_server_stop(&S.srv), 0, "stop the state");
+    tl_resp r;
+    tl_api(&r, &D, "POST", "/api/v1/events", D.token[TL_EDITOR],
+           "{\"name\":\"Nachgeholt\",\"start_time\":\"2027-05-01T10:00:00Z\",\"end_time\":"
+           "\"2027-05-01T12:00:00Z\"}",
+           NULL);
+    CHECK_INT(r.status, 201, "an event while the state is down");
+    snprintf(late_id, sizeof late_id, "%s", jstr(r.json, "id") ? jstr(r.json, "id") : "");
+    tl_resp_free(&r);
+    usleep(1500000); /* the district's first delivery attempt fails */
+    CHECK_INT(tl_node_restart(&S), 0, "restart the state");
+    CHECK(eventually(state_has_late, NULL, 20), "the state backfills the missed event");
+}
+
 static bool state_follows(void *arg)
 {
     (void)arg;
@@ -502,7 +536,12 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int fail = tl_node_setup_state(&S, "evstate", NULL);
     if (!fail)
-        fail = tl_node_setup_role(&D, "ev15003", "district", "15003", NULL);
+    {
+        /* Retries far apart, so that only the backfill can bring a missed
+         * event (section backfill). */
+        const char *conf[] = {"retry_base_ms = 600000", NULL};
+        fail = tl_node_setup_role(&D, "ev15003", "district", "15003", conf);
+    }
     if (fail) {
         CHECK(0, "node setup");
         return tl_done();
@@ -517,6 +556,7 @@ int main(void)
     validation();
     create_and_as2();
     update_and_federate();
+    backfill();
     CHECK_INT(tl_server_stop(&S.srv), 0, "the state exits cleanly");
     CHECK_INT(tl_server_stop(&D.srv), 0, "the district exits cleanly");
     curl_global_cleanup();
