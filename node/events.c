@@ -175,7 +175,13 @@ void events_ics_vevent(buf *b, const json_t *doc)
     ics_line(b, "BEGIN:VEVENT");
     /* The URL is the event's one global identifier. */
     ics_prop_text(b, "UID", sget(doc, "home_url") ? sget(doc, "home_url") : sget(doc, "url"));
-    ics_prop_time(b, "DTSTAMP", sget(doc, "updated"));
+    /* With METHOD, DTSTAMP is when this calendar was made (RFC 5545
+     * 3.8.7.2); the event's own times are CREATED and LAST-MODIFIED. */
+    char now[21];
+    util_now_iso(now);
+    ics_prop_time(b, "DTSTAMP", now);
+    ics_prop_time(b, "CREATED", sget(doc, "created"));
+    ics_prop_time(b, "LAST-MODIFIED", sget(doc, "updated"));
     ics_prop_time(b, "DTSTART", sget(doc, "start_time"));
     ics_prop_time(b, "DTEND", sget(doc, "end_time"));
     char seq[32];

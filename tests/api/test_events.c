@@ -185,7 +185,13 @@ static int compare_event(const json_t *ev, const json_t *as2, const char *where)
         {"DESCRIPTION", jstr(json_object_get(as2, "source"), "content"),
          "DESCRIPTION = source.content"},
         {"LOCATION", location, "LOCATION = location name, address"},
+        {"LAST-MODIFIED", NULL, "LAST-MODIFIED = updated"},
     };
+    char lm[20];
+    if (jstr(as2, "updated")) {
+        ics_form(jstr(as2, "updated"), lm);
+        pairs[7][1] = lm;
+    }
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         const char *got = jstr(ev, pairs[i][0]);
         bool ok = got && pairs[i][1] && !strcmp(got, pairs[i][1]);
