@@ -590,17 +590,19 @@ static int cmd_follow(int argc, char **argv)
 }
 
 static const char *channel_help =
-    "usage: dinet channel join --data DIR GROUP_URL\n"
+    "usage: dinet channel join --data DIR GROUP_URL [GROUP_URL ...]\n"
+    "       dinet channel join --data DIR --all STATE_BASE_URL\n"
     "       dinet channel list --data DIR\n"
     "\n"
     "The coordinators' channel: the state node has one Group actor per field of\n"
     "action and theme (STATE_BASE/groups/HF1 ... /groups/QT3). 'join' makes this\n"
     "district node a member by following the group; the running node delivers\n"
-    "the Follow. Give several URLs to join several groups at once.\n";
+    "the Follow. Give several URLs to join several groups at once; --all joins the\n"
+    "groups of every field of action and theme (STATE_BASE_URL/groups/CODE).\n";
 
 static int cmd_channel(int argc, char **argv)
 {
-    static const cli_opt opts[] = {{"data", true}, {NULL, false}};
+    static const cli_opt opts[] = {{"data", true}, {"all", true}, {NULL, false}};
     if (want_help(argc, argv) || argc < 1) {
         fputs(channel_help, argc < 1 ? stderr : stdout);
         return argc < 1 ? 2 : 0;
@@ -615,18 +617,31 @@ static int cmd_channel(int argc, char **argv)
     int rc = 0;
     char err[1024] = "";
     if (!strcmp(argv[0], "join")) {
-        if (a.npos < 1)
-            rc = fail("channel", "join needs the URL of a state Group actor");
+        /* --all BASE: one URL per current taxonomy code. */
+        char urls[16][1100];
+        int nurls = 0;
+        if (cli_get(&a, "all")) {
+            sqlite3_stmt *st = db_stmt(d, "SELECT code FROM taxonomy WHERE retired=0 "
+                                          "ORDER BY kind, position");
+            while (st && nurls < 16 && sqlite3_step(st) == SQLITE_ROW)
+                snprintf(urls[nurls++], sizeof urls[0], "%s/groups/%s", cli_get(&a, "all"),
+                         (const char *)sqlite3_column_text(st, 0));
+            db_done(st);
+        }
+        for (int i = 0; i < a.npos && nurls < 16; i++)
+            snprintf(urls[nurls++], sizeof urls[0], "%s", a.pos[i]);
+        if (nurls < 1)
+            rc = fail("channel", "join needs the URL of a state Group actor (or --all STATE_BASE_URL)");
         else if (ap_init(&cfg, err, sizeof err))
             rc = fail("channel", err);
         else {
             channel_init(ap_ctx());
-            for (int i = 0; i < a.npos && !rc; i++) {
+            for (int i = 0; i < nurls && !rc; i++) {
                 char code[16];
-                if (channel_join(d, a.pos[i], code, sizeof code, err, sizeof err))
+                if (channel_join(d, urls[i], code, sizeof code, err, sizeof err))
                     rc = fail("channel", err);
                 else
-                    printf("joining group %s (%s), pending until it accepts\n", code, a.pos[i]);
+                    printf("joining group %s (%s), pending until it accepts\n", code, urls[i]);
             }
             ap_shutdown();
         }

@@ -1,6 +1,7 @@
 /* The coordinators' channel on real nodes over loopback: a state node and
  * three district nodes. A (15003) and B (15085) are registered on the state
- * and join the HF3 group; C (15088) joins it too but is not registered.
+ * and join the HF3 group; C (15088) joins every group (`dinet channel join
+ * --all`) but is not registered.
  *
  *  1. A posts in HF3: the state's HF3 Group announces it, and B lists the
  *     thread as unread for B's reader; read marks are per reader.
@@ -178,13 +179,16 @@ static void setup_network(void)
         CHECK_STR(jstr(r.json, "code"), "HF3", "joined group code");
         tl_resp_free(&r);
     }
-    char url[128];
-    snprintf(url, sizeof url, "%s/groups/HF3", S.srv.base);
-    const char *argv[] = {"channel", "join", "--data", tl_node_data(&C), url, NULL};
+    /* C joins every group at once. */
+    const char *argv[] = {"channel", "join", "--data", tl_node_data(&C), "--all", S.srv.base, NULL};
     char *out = NULL;
-    CHECK_INT(tl_dinet(NULL, &out, argv), 0, "dinet channel join");
-    CHECK(out && strstr(out, "HF3"), "channel join names the group: %s", out ? out : "");
+    CHECK_INT(tl_dinet(NULL, &out, argv), 0, "dinet channel join --all");
+    CHECK(out && strstr(out, "group HF1") && strstr(out, "group HF3") && strstr(out, "group QT3"),
+          "channel join --all joins every group: %s", out ? out : "");
     free(out);
+    json_t *cg = get_json(&C, "/api/v1/channel/groups", C.token[TL_VIEWER], NULL);
+    CHECK_INT(json_array_size(json_object_get(cg, "items")), 10, "C lists the ten joined groups");
+    json_decref(cg);
     snprintf(body, sizeof body, "{\"url\":\"%s/actor\"}", S.srv.base);
     tl_api(&r, &A, "POST", "/api/v1/channel/groups", A.token[TL_ADMIN], body, NULL);
     CHECK_INT(r.status, 422, "the state's Organization actor is not a group");
