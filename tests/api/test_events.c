@@ -10,7 +10,8 @@
  *  4. update with If-Match, stale writes, delete (410);
  *  5. the event reaches the state through federation, appears in the
  *     state's /api/v1/events and /events.ics, and its deletion follows;
- *  6. an event whose delivery failed reaches the state by the backfill. */
+ *  6. an event whose delivery failed reaches the state by the backfill;
+ *  7. a node that is not a registered district cannot place events there. */
 #include "testlib.h"
 
 #include <curl/curl.h>
@@ -31,7 +32,7 @@
 #define SLOW 1
 #endif
 
-static tl_node S, D;
+static tl_node S, D, X;
 
 static double mono(void)
 {
@@ -519,6 +520,42 @@ static void backfill(void)
     CHECK(eventually(state_has_late, NULL, 20), "the state backfills the missed event");
 }
 
+static bool log_has(void *arg)
+{
+    return tl_log_count(&S, arg) > 0;
+}
+
+/* A node the state follows but that is not a registered district: its
+ * events are refused. */
+static void unregistered(void)
+{
+    const char *conf[] = {NULL};
+    if (tl_node_setup_role(&X, "ev15088", "district", "15088", conf)) {
+        CHECK(0, "setup of the unregistered node");
+        return;
+    }
+    char actor[128];
+    snprintf(actor, sizeof actor, "%s/actor", X.srv.base);
+    const char *argv[] = {"follow", "--data", tl_node_data(&S), actor, NULL};
+    CHECK_INT(tl_dinet(NULL, NULL, argv), 0, "the state follows an unregistered node");
+    usleep(1500000); /* the Follow is delivered and accepted */
+    tl_resp r;
+    tl_api(&r, &X, "POST", "/api/v1/events", X.token[TL_EDITOR],
+           "{\"name\":\"Fremdtermin\",\"start_time\":\"2027-06-01T10:00:00Z\",\"end_time\":"
+           "\"2027-06-01T12:00:00Z\"}",
+           NULL);
+    CHECK_INT(r.status, 201, "the unregistered node creates an event");
+    tl_resp_free(&r);
+    char needle[200];
+    snprintf(needle, sizeof needle, "%s is not a registered district", actor);
+    CHECK(eventually(log_has, needle, 20),
+          "the state refuses its event");
+    tl_api(&r, &S, "GET", "/api/v1/events", NULL, NULL, NULL);
+    CHECK(r.body && !strstr(r.body, "Fremdtermin"), "and does not list it");
+    tl_resp_free(&r);
+    CHECK_INT(tl_server_stop(&X.srv), 0, "the unregistered node exits cleanly");
+}
+
 static bool state_follows(void *arg)
 {
     (void)arg;
@@ -563,6 +600,7 @@ int main(void)
     create_and_as2();
     update_and_federate();
     backfill();
+    unregistered();
     CHECK_INT(tl_server_stop(&S.srv), 0, "the state exits cleanly");
     CHECK_INT(tl_server_stop(&D.srv), 0, "the district exits cleanly");
     curl_global_cleanup();
