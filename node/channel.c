@@ -3,6 +3,7 @@
 #include "ap.h"
 #include "api.h"
 #include "as2.h"
+#include "delivery.h"
 #include "district.h"
 #include "inbox.h"
 #include "log.h"
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const fed_ctx *cctx;
 
@@ -340,20 +342,27 @@ static int group_announce(db *d, const char *code, const json_t *create, bool me
     if (!rc && !members_only) {
         rc = outbox_append(d, &g, ann);
     } else if (!rc) {
+        /* Members only: the group's followers that are registered
+         * districts (anyone may follow a group and read its public
+         * posts; members-only posts are for the offices). */
         char *txt = json_dumps(ann, JSON_COMPACT);
-        sqlite3_stmt *st = db_stmt(d, "SELECT DISTINCT COALESCE(shared_inbox, inbox) FROM "
-                                      "followers WHERE state='accepted' AND local=:l");
+        sqlite3_stmt *st = db_stmt(
+            d, "INSERT INTO deliveries(activity_id, activity, inbox, state, created, "
+               "next_attempt, local) SELECT :aid, :act, ib, 'pending', :now, :now, :l FROM "
+               "(SELECT DISTINCT COALESCE(f.shared_inbox, f.inbox) AS ib FROM followers f "
+               "WHERE f.state='accepted' AND f.local=:l AND EXISTS (SELECT 1 FROM districts "
+               "x WHERE x.actor_id=f.actor_id))");
         if (!st || !txt) {
+            db_done(st);
             rc = -1;
         } else {
+            db_bind_text(st, ":aid", sget(ann, "id"));
+            db_bind_text(st, ":act", txt);
+            db_bind_int(st, ":now", (long long)time(NULL));
             db_bind_text(st, ":l", code);
-            char inboxes[64][FED_URL];
-            int n = 0;
-            while (n < 64 && sqlite3_step(st) == SQLITE_ROW)
-                snprintf(inboxes[n++], FED_URL, "%s", (const char *)sqlite3_column_text(st, 0));
-            db_done(st);
-            for (int i = 0; i < n && !rc; i++)
-                rc = outbox_enqueue(d, code, sget(ann, "id"), txt, inboxes[i]);
+            rc = db_exec_stmt(st);
+            if (!rc)
+                delivery_wake();
         }
         free(txt);
     }
@@ -797,13 +806,14 @@ static void h_thread(http_req *req, http_resp *resp)
         "SELECT p.seq, p.id, p.in_reply_to, p.author, p.author_name, p.content, p.members_only, "
         "p.published, p.written_by, p.seq > COALESCE(r.seen, 0) AND "
         "COALESCE(p.written_by, '') != :r FROM channel_posts p LEFT JOIN channel_reads r ON "
-        "r.reader=:r AND r.thread=p.thread WHERE p.thread=:t ORDER BY p.seq");
+        "r.reader=:r AND r.thread=p.thread WHERE p.thread=:t AND p.code=:c ORDER BY p.seq");
     if (!st) {
         http_problem(resp, 500, "internal", "Internal error", NULL, NULL, NULL);
         return;
     }
     db_bind_text(st, ":r", reader(req));
     db_bind_text(st, ":t", root);
+    db_bind_text(st, ":c", code);
     json_t *posts = json_array();
     while (sqlite3_step(st) == SQLITE_ROW)
         json_array_append_new(posts, post_json(st, 0));

@@ -349,6 +349,14 @@ static void members_only(void)
     snprintf(secret_id, sizeof secret_id, "%s", jstr(res, "id") ? jstr(res, "id") : "");
     json_decref(res);
     CHECK(eventually(b_has_secret, NULL, 20), "the members-only post reaches B, marked so");
+    /* C follows the group but is no registered district: it reads the public
+     * posts, not the members-only ones. */
+    want wc = {&C, C.token[TL_VIEWER], "Sprachkursen", 0};
+    CHECK(eventually(has_thread, &wc, 20), "a follower that is no district gets public posts");
+    usleep(500000);
+    json_t *ct = find_thread(&C, C.token[TL_VIEWER], "Geheimtext");
+    CHECK(!ct, "but not the members-only post");
+    json_decref(ct);
 
     char url[700];
     long status = 0;
