@@ -248,7 +248,7 @@ static void author_name(const json_t *note, const char *author, char *out, size_
     if (di && !strcmp(di->code, "15"))
         snprintf(out, outlen, "Land Sachsen-Anhalt");
     else if (di)
-        snprintf(out, outlen, "%s %s", di->kind, di->name);
+        snprintf(out, outlen, "Integrationsbüro %s", di->name);
     else
         snprintf(out, outlen, "%s", author);
 }
