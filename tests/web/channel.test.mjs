@@ -146,10 +146,13 @@ async function go(page, hash, waitFor) {
 }
 
 let threadHash = null;
+let eventId = null;
 
 /** The project's own accessibility check and axe-core (WCAG 2.1 AA); problems as strings. */
-async function audit(page) {
-  const own = await page.evaluate(a11yCheck, 'de');
+async function audit(page, { own: withOwn = true } = {}) {
+  // The own check is made for admin-web (live region, landmarks of its shell);
+  // portal pages get axe-core only (tests/portal has the portal's own checks).
+  const own = withOwn ? await page.evaluate(a11yCheck, 'de') : [];
   if (!(await page.evaluate(() => !!window.axe))) await page.evaluate(AXE_SOURCE);
   const axe = await page.evaluate(async () => {
     const r = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }, resultTypes: ['violations'] });
@@ -250,6 +253,18 @@ try {
     const ev = await (await fetch(`${BASE}/api/v1/events/${id}`)).json();
     assert(ev.start_time === '2027-04-01T08:00:00Z', `Berlin local time stored in UTC: ${ev.start_time}`);
     await go(editor, '#/events', `tr[data-event="${id}"]`);
+    eventId = id;
+  });
+
+  await test('portal: the events page and the event page (escaped, accessible)', async () => {
+    const found = [];
+    for (const path of ['/events', `/events/${eventId}`]) {
+      await editor.goto(`${BASE}${path}`);
+      assert((await editor.textContent('main')).includes('Netzwerktreffen HF3'), `${path} shows the event`);
+      for (const p of await audit(editor, { own: false })) found.push(`${path}: ${p}`);
+    }
+    assert((await editor.getAttribute('a[href="/events"][aria-current=page]', 'href')) === '/events', 'navigation marks "Termine"');
+    assert(!found.length, found.slice(0, 12).join('\n     '));
   });
 
   await test('accessibility of the channel and events views (own check and axe-core)', async () => {
