@@ -405,6 +405,9 @@ register_district() { # CODE
     if out=$("$BIN" district add --data "$sd" --code "$code" "${URL[$code]}/actor" 2>&1); then
         printf '%s\n' "$out" | tee "$sd/.registered/$code"
         echo "$code registered, keys pinned: $(sed -n 's/^\(RSA\|Ed25519\) SHA256:\([0-9a-f]\{16\}\).*/\1 \2…/p' <<<"$out" | paste -sd ' ' -)"
+        # The district office joins the coordinators' groups of every field of action.
+        "$BIN" channel join --data "$DIR/$code" --all "${URL[$STATE]}" >/dev/null 2>&1 ||
+            echo "$code could not join the channel groups (later: dinet channel join --all)"
     elif "$BIN" district list --data "$sd" | grep -q "^$code "; then
         # Registered by an interrupted run before its marker was written.
         printf '%s\n' "$out" | tee "$sd/.registered/$code"

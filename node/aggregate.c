@@ -28,6 +28,13 @@
 static const fed_ctx *actx;
 static char *worker_path; /* the database of the background sync, when it runs */
 
+static agg_object_fn object_handler;
+
+void agg_set_object_handler(agg_object_fn fn)
+{
+    object_handler = fn;
+}
+
 /* Rejections cannot be counted in the database: the transaction that would
  * count them is rolled back. They are counted here per district. */
 #define MAXD 32
@@ -375,6 +382,14 @@ static int ingest(db *d, const district_row *dr, const json_t *act, const char *
         return 1;
     }
     const json_t *rec = json_object_get(obj, "record");
+    if (!json_is_object(rec) && object_handler) {
+        int st = INBOX_IGNORED;
+        int h = object_handler(d, dr->actor, act, raw, &st, reason, rlen);
+        if (h != 0) {
+            *status = (inbox_status)st;
+            return h;
+        }
+    }
     if (!json_is_object(rec)) {
         *status = INBOX_IGNORED;
         snprintf(reason, rlen, "ignored: no dinet record in the object");

@@ -59,6 +59,14 @@ json_t *agg_timeline(db *d, int limit);
  * verifies with the district's pinned key now. NULL when unknown. */
 json_t *agg_provenance(db *d, const char *record_id);
 
+/* A handler for a district's activities about objects that are not records
+ * (events): called by ingestion, live and in the outbox backfill, after the
+ * proof and actor checks. Returns 1 when handled (status and reason set),
+ * 0 when the object is not its own, -1 on a storage error. */
+typedef int (*agg_object_fn)(db *d, const char *actor, const json_t *act, const char *raw,
+                             int *status, char *reason, size_t rlen);
+void agg_set_object_handler(agg_object_fn fn);
+
 /* Routes for /api/v1/districts, /api/v1/summary, /api/v1/stats, … */
 extern const http_route agg_routes[];
 

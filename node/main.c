@@ -2,6 +2,8 @@
  * state aggregator and administers its data directory. */
 #include "account.h"
 #include "aggregate.h"
+#include "channel.h"
+#include "events.h"
 #include "ap.h"
 #include "api.h"
 #include "fed.h"
@@ -50,6 +52,7 @@ static const char *usage_text =
     "  follow   follow a remote actor\n"
     "  keys     rotate the node's keys\n"
     "  district register, list, remove districts (state node)\n"
+    "  channel  join the state's coordinators' groups (district node)\n"
     "  verify   check the proof of a signed activity or provenance document\n"
     "  version  print the version\n"
     "\n"
@@ -288,9 +291,12 @@ static int cmd_serve(int argc, char **argv)
     if (serve_state)
         agg_init(ap_ctx());
     comment_init(ap_ctx());
+    channel_init(ap_ctx());
+    events_init(ap_ctx());
     static const http_route *const tables[] = {
-        portal_routes, portal_discussion_routes, api_routes,      comment_routes,
-        metrics_routes, ap_routes,               agg_routes,      opendata_routes, NULL};
+        portal_routes,  portal_discussion_routes, api_routes,    comment_routes, metrics_routes,
+        ap_routes,      agg_routes,               opendata_routes, channel_routes, events_routes,
+        NULL};
     http_server_opts o = {&cfg, tables, api_authenticate, serve_started, serve_stopped};
     int rc = http_serve(&o);
     ap_shutdown();
@@ -603,6 +609,76 @@ static int cmd_follow(int argc, char **argv)
     return 0;
 }
 
+static const char *channel_help =
+    "usage: dinet channel join --data DIR GROUP_URL [GROUP_URL ...]\n"
+    "       dinet channel join --data DIR --all STATE_BASE_URL\n"
+    "       dinet channel list --data DIR\n"
+    "\n"
+    "The coordinators' channel: the state node has one Group actor per field of\n"
+    "action and theme (STATE_BASE/groups/HF1 ... /groups/QT3). 'join' makes this\n"
+    "district node a member by following the group; the running node delivers\n"
+    "the Follow. Give several URLs to join several groups at once; --all joins the\n"
+    "groups of every field of action and theme (STATE_BASE_URL/groups/CODE).\n";
+
+static int cmd_channel(int argc, char **argv)
+{
+    static const cli_opt opts[] = {{"data", true}, {"all", true}, {NULL, false}};
+    if (want_help(argc, argv) || argc < 1) {
+        fputs(channel_help, argc < 1 ? stderr : stdout);
+        return argc < 1 ? 2 : 0;
+    }
+    cli_args a;
+    if (cli_parse("channel", argc - 1, argv + 1, opts, &a))
+        return 2;
+    config cfg;
+    db *d = NULL;
+    if (open_node("channel", &a, &cfg, &d))
+        return 1;
+    int rc = 0;
+    char err[1024] = "";
+    if (!strcmp(argv[0], "join")) {
+        /* --all BASE: one URL per current taxonomy code. */
+        char urls[16][1100];
+        int nurls = 0;
+        if (cli_get(&a, "all")) {
+            sqlite3_stmt *st = db_stmt(d, "SELECT code FROM taxonomy WHERE retired=0 "
+                                          "ORDER BY kind, position");
+            while (st && nurls < 16 && sqlite3_step(st) == SQLITE_ROW)
+                snprintf(urls[nurls++], sizeof urls[0], "%s/groups/%s", cli_get(&a, "all"),
+                         (const char *)sqlite3_column_text(st, 0));
+            db_done(st);
+        }
+        for (int i = 0; i < a.npos && nurls < 16; i++)
+            snprintf(urls[nurls++], sizeof urls[0], "%s", a.pos[i]);
+        if (nurls < 1)
+            rc = fail("channel", "join needs the URL of a state Group actor (or --all STATE_BASE_URL)");
+        else if (ap_init(&cfg, err, sizeof err))
+            rc = fail("channel", err);
+        else {
+            channel_init(ap_ctx());
+            for (int i = 0; i < nurls && !rc; i++) {
+                char code[16];
+                if (channel_join(d, urls[i], code, sizeof code, err, sizeof err))
+                    rc = fail("channel", err);
+                else
+                    printf("joining group %s (%s), pending until it accepts\n", code, urls[i]);
+            }
+            ap_shutdown();
+        }
+    } else if (!strcmp(argv[0], "list")) {
+        sqlite3_stmt *st = db_stmt(d, "SELECT code, url, name FROM channel_groups ORDER BY code");
+        while (st && sqlite3_step(st) == SQLITE_ROW)
+            printf("%s\t%s\t%s\n", (const char *)sqlite3_column_text(st, 0),
+                   (const char *)sqlite3_column_text(st, 1),
+                   (const char *)sqlite3_column_text(st, 2));
+        db_done(st);
+    } else {
+        rc = fail("channel", "unknown subcommand (join, list)");
+    }
+    db_close(d);
+    return rc;
+}
+
 static const char *district_help =
     "usage: dinet district add --data DIR --code CODE ACTOR_URL\n"
     "       dinet district list --data DIR\n"
@@ -788,6 +864,8 @@ int main(int argc, char **argv)
         rc = cmd_keys(argc - 2, argv + 2);
     else if (!strcmp(argv[1], "district"))
         rc = cmd_district(argc - 2, argv + 2);
+    else if (!strcmp(argv[1], "channel"))
+        rc = cmd_channel(argc - 2, argv + 2);
     else if (!strcmp(argv[1], "verify"))
         rc = verify_main(argc - 2, argv + 2);
     else {

@@ -342,6 +342,7 @@ void pt_page_begin(pctx *c, const page_meta *m)
         nav_item(c, m, "districts", u2, pt_msg(c, "nav.district"));
     }
     nav_item(c, m, "orgs", "/akteure", pt_msg(c, "nav.orgs"));
+    nav_item(c, m, "events", "/events", pt_msg(c, "nav.events"));
     nav_item(c, m, "report", "/bericht", pt_msg(c, "nav.report"));
     nav_item(c, m, "search", "/suche", pt_msg(c, "nav.search"));
     pt_out(c, "</ul></nav>\n</header>\n<main id=\"inhalt\" class=\"wrap\" tabindex=\"-1\">\n");

@@ -323,5 +323,62 @@ const char *const schema_migrations[] = {
     "CREATE TABLE rate_events(key TEXT NOT NULL, at INTEGER NOT NULL);\n"
     "CREATE INDEX rate_events_key ON rate_events(key, at);\n",
 
+    /* 9: coordinators' channel and events (issue #8 parts 4 and 5). Written
+     * so that it does not depend on the migrations next to it: only new
+     * tables, created if absent. */
+    /* Posts in the state's Group actors (FEP-1b12): on the state every post
+     * to its groups, on a district the posts its joined groups announced and
+     * its own. id is the Note's URL; thread is the id of the thread's first
+     * post. seq orders arrival, for unread marks. */
+    "CREATE TABLE IF NOT EXISTS channel_posts(\n"
+    "  seq INTEGER PRIMARY KEY,\n"
+    "  id TEXT NOT NULL UNIQUE,\n"
+    "  grp TEXT NOT NULL,\n"
+    "  code TEXT NOT NULL,\n"
+    "  thread TEXT NOT NULL,\n"
+    "  in_reply_to TEXT,\n"
+    "  author TEXT NOT NULL,\n"
+    "  author_name TEXT,\n"
+    "  content TEXT NOT NULL,\n"
+    "  members_only INTEGER NOT NULL DEFAULT 0,\n"
+    "  published TEXT NOT NULL,\n"
+    "  received TEXT NOT NULL,\n"
+    "  written_by TEXT,\n"
+    "  activity TEXT NOT NULL);\n"
+    "CREATE INDEX IF NOT EXISTS channel_posts_thread ON channel_posts(thread, seq);\n"
+    "CREATE INDEX IF NOT EXISTS channel_posts_code ON channel_posts(code, seq);\n"
+    /* Groups a district node joined (follows), with what it learnt of them. */
+    "CREATE TABLE IF NOT EXISTS channel_groups(\n"
+    "  url TEXT PRIMARY KEY,\n"
+    "  code TEXT NOT NULL UNIQUE,\n"
+    "  name TEXT NOT NULL,\n"
+    "  inbox TEXT NOT NULL,\n"
+    "  followers TEXT NOT NULL,\n"
+    "  joined TEXT NOT NULL);\n"
+    /* Read marks per reader ('user:NAME' / 'token:NAME') and thread: the
+     * highest post seq seen. */
+    "CREATE TABLE IF NOT EXISTS channel_reads(\n"
+    "  reader TEXT NOT NULL,\n"
+    "  thread TEXT NOT NULL,\n"
+    "  seen INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(reader, thread)) WITHOUT ROWID;\n"
+    /* Network meetings and Fachtage (AS2 Event); on the state also the
+     * districts' events, with their district and home URL. */
+    "CREATE TABLE IF NOT EXISTS events(\n"
+    "  seq INTEGER PRIMARY KEY,\n"
+    "  id TEXT NOT NULL UNIQUE,\n"
+    "  version INTEGER NOT NULL,\n"
+    "  district TEXT NOT NULL,\n"
+    "  home_url TEXT NOT NULL,\n"
+    "  name TEXT NOT NULL,\n"
+    "  start_time TEXT NOT NULL,\n"
+    "  end_time TEXT NOT NULL,\n"
+    "  created TEXT NOT NULL,\n"
+    "  updated TEXT NOT NULL,\n"
+    "  deleted TEXT,\n"
+    "  doc TEXT NOT NULL,\n"
+    "  activity TEXT);\n"
+    "CREATE INDEX IF NOT EXISTS events_start ON events(deleted, start_time);\n",
+
     NULL,
 };

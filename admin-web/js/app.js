@@ -24,6 +24,8 @@ import * as moderationView from './views/moderation.js';
 import * as registrationsView from './views/registrations.js';
 import * as mydataView from './views/mydata.js';
 import * as homeView from './views/home.js';
+import * as channelViews from './views/channel.js';
+import * as eventViews from './views/events.js';
 
 // [pattern, view function, minimum role, nav key]
 const ROUTES = [
@@ -39,6 +41,12 @@ const ROUTES = [
   [/^\/measures\/(m-[a-z0-9]+)\/progress$/, measureViews.renderProgress, 'viewer', 'measures'],
   [/^\/measures\/(m-[a-z0-9]+)\/history$/, (m, p, q) => historyView.render(m, 'measures', p, q), 'viewer', 'measures'],
   [/^\/transfer$/, transferView.render, 'viewer', 'transfer'],
+  [/^\/channel$/, channelViews.renderGroups, 'viewer', 'channel'],
+  [/^\/channel\/threads\/(\d+)$/, channelViews.renderThread, 'viewer', 'channel'],
+  [/^\/channel\/([A-Z]{2}[0-9])$/, channelViews.renderThreads, 'viewer', 'channel'],
+  [/^\/events$/, eventViews.renderList, 'viewer', 'events'],
+  [/^\/events\/new$/, (m, p, q) => eventViews.renderEdit(m, [], q), 'editor', 'events'],
+  [/^\/events\/(e-[a-z0-9]+)$/, eventViews.renderEdit, 'viewer', 'events'],
   [/^\/federation$/, federationView.render, 'viewer', 'federation'],
   [/^\/users$/, usersView.render, 'admin', 'users'],
   [/^\/tokens$/, tokensView.render, 'admin', 'tokens'],
@@ -55,6 +63,8 @@ const NAV = [
   ['dashboard', '#/', 'participant'],
   ['organisations', '#/organisations', 'viewer'],
   ['measures', '#/measures', 'viewer'],
+  ['channel', '#/channel', 'viewer'],
+  ['events', '#/events', 'viewer'],
   ['transfer', '#/transfer', 'viewer'],
   ['federation', '#/federation', 'viewer'],
   ['moderation', '#/moderation', 'moderator'],
