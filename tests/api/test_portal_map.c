@@ -109,7 +109,7 @@ static void set_map(const tl_node *n, const char *file)
 
 int main(void)
 {
-    char *dir = strdup(tl_tmpdir("map"));
+    char *dir = tl_tmpdir("map");
     char good[700], path[800];
     snprintf(good, sizeof good, "%s/kreise.geojson", dir);
     write_geojson(good);
@@ -149,6 +149,7 @@ int main(void)
     free(svg);
     tl_resp_free(&r);
     CHECK_INT(tl_server_stop(&s.srv), 0, "the state stops");
+    free(s.dir);
 
     /* Without the key: the tiles. */
     tl_node t;
@@ -160,6 +161,7 @@ int main(void)
         free(svg);
         tl_resp_free(&r);
         tl_server_stop(&t.srv);
+        free(t.dir);
     } else {
         CHECK(0, "second state node");
     }
@@ -184,6 +186,7 @@ int main(void)
         tl_node b;
         if (tl_node_setup_state(&b, "map-bad", NULL)) {
             CHECK(0, "state node for %s", bad[i].name);
+            free(b.dir);
             continue;
         }
         tl_server_stop(&b.srv);
@@ -198,6 +201,7 @@ int main(void)
         int rc = serve_fails(tl_node_data(&b), out, sizeof out);
         CHECK(rc == 1 && strstr(out, "map_geojson") && strstr(out, bad[i].expect),
               "%s: serve refuses with a message (exit %d): %s", bad[i].name, rc, out);
+        free(b.dir);
     }
     free(dir);
     return tl_done();
