@@ -97,6 +97,34 @@ const SVIEWER = stoken('viewer');
 const server = spawn(DINET_BIN, ['serve', '--data', sdata], { stdio: ['ignore', 'ignore', 'ignore'] });
 await until(async () => (await fetch(`${STATE}/healthz`).catch(() => ({ ok: false }))).ok, 10000);
 
+// District A (15002), a second district node: it posts in HF3, and the district under
+// test (B, at BASE) must show that post in its "Austausch" view.
+const aport = await new Promise((res) => {
+  const s = createServer();
+  s.listen(0, '127.0.0.1', () => {
+    const p = s.address().port;
+    s.close(() => res(p));
+  });
+});
+const DIST_A = `http://127.0.0.1:${aport}`;
+const adata = join(work, 'district-a');
+execFileSync(DINET_BIN, ['init', '--data', adata, '--role', 'district', '--district', '15002', '--base-url', DIST_A, '--listen', `127.0.0.1:${aport}`, '--allow-private', '127.0.0.0/8'], { stdio: 'ignore' });
+const atoken = (role) => execFileSync(DINET_BIN, ['token', 'create', '--data', adata, '--role', role, `chan-a-${role}`]).toString().trim().split('\n').pop();
+const AADMIN = atoken('admin');
+const AEDITOR = atoken('editor');
+const serverA = spawn(DINET_BIN, ['serve', '--data', adata], { stdio: ['ignore', 'ignore', 'ignore'] });
+await until(async () => (await fetch(`${DIST_A}/healthz`).catch(() => ({ ok: false }))).ok, 10000);
+
+async function capi(base, method, path, token, body) {
+  const r = await fetch(`${base}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body ? { 'Content-Type': 'application/json' } : {}), Accept: 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await r.text();
+  return { status: r.status, data: text ? JSON.parse(text) : null };
+}
+
 async function sapi(method, path, token, body) {
   const r = await fetch(`${STATE}${path}`, {
     method,
@@ -199,6 +227,25 @@ try {
     assert((await admin.locator('.thread-list b').count()) === 0, 'no element from the post');
   });
 
+  await test('a post by district A (15002) in HF3 reaches this district\'s "Austausch" view', async () => {
+    let r = await sapi('POST', '/api/v1/districts', SADMIN, { code: '15002', actor: `${DIST_A}/actor` });
+    assert(r.status === 201, `register A: ${r.status} ${JSON.stringify(r.data)}`);
+    r = await capi(DIST_A, 'POST', '/api/v1/channel/groups', AADMIN, { url: `${STATE}/groups/HF3` });
+    assert([200, 201, 202].includes(r.status), `A joins HF3: ${r.status} ${JSON.stringify(r.data)}`);
+    const member = await until(async () => (await (await fetch(`${STATE}/groups/HF3/followers`, { headers: { Accept: 'application/activity+json' } })).json()).totalItems === 2);
+    assert(member, 'the state counts A as the second member of HF3');
+    r = await capi(DIST_A, 'POST', '/api/v1/channel/groups/HF3/posts', AEDITOR, { content: 'Aus Halle: Austausch zu Sprachkursen, <i>bitte</i> melden' });
+    assert(r.status === 201, `A posts: ${r.status} ${JSON.stringify(r.data)}`);
+    const arrived = await until(async () => {
+      await go(admin, '#/channel/HF3', '.thread-list');
+      return (await admin.textContent('.thread-list')).includes('Aus Halle: Austausch zu Sprachkursen');
+    }, 30000);
+    assert(arrived, 'the post of district A is listed in B\'s thread list of HF3');
+    const text = await admin.textContent('.thread-list');
+    assert(text.includes('<i>bitte</i>'), `markup shown as text: ${text.slice(0, 200)}`);
+    assert((await admin.locator('.thread-list i').count()) === 0, 'no element from the post');
+  });
+
   await test('log in as editor', async () => {
     editor = await newPage();
     await login(editor, 'editor');
@@ -282,6 +329,7 @@ try {
 } finally {
   await browser.close().catch(() => {});
   server.kill('SIGTERM');
+  serverA.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 300));
   rmSync(work, { recursive: true, force: true });
 }
