@@ -175,12 +175,6 @@ char *as2_html_paragraphs(const char *text)
     return buf_take(&b);
 }
 
-static const char *sget(const json_t *o, const char *k)
-{
-    const json_t *x = json_object_get(o, k);
-    return json_is_string(x) ? json_string_value(x) : NULL;
-}
-
 static const char *status_de(const char *s)
 {
     if (!s)
@@ -200,8 +194,8 @@ static const char *status_de(const char *s)
 
 json_t *as2_object(const fed_ctx *ctx, const json_t *doc, bool with_context)
 {
-    const char *kind = sget(doc, "type");
-    const char *url = sget(doc, "url");
+    const char *kind = util_jstr(doc, "type");
+    const char *url = util_jstr(doc, "url");
     if (!kind || !url)
         return NULL;
     json_t *o = json_object();
@@ -211,16 +205,16 @@ json_t *as2_object(const fed_ctx *ctx, const json_t *doc, bool with_context)
     const char *former = !strcmp(kind, "measure")        ? "Article"
                          : !strcmp(kind, "organisation") ? "Profile"
                                                          : "Note";
-    if (sget(doc, "deleted")) {
+    if (util_jstr(doc, "deleted")) {
         json_object_set_new(o, "type", json_string("Tombstone"));
         json_object_set_new(o, "formerType", json_string(former));
-        json_object_set_new(o, "deleted", json_string(sget(doc, "deleted")));
+        json_object_set_new(o, "deleted", json_string(util_jstr(doc, "deleted")));
     } else {
         json_object_set_new(o, "type", json_string(former));
         json_object_set_new(o, "attributedTo", json_string(ctx->actor));
         json_object_set_new(o, "url", json_string(url));
-        json_object_set_new(o, "published", json_string(sget(doc, "created")));
-        json_object_set_new(o, "updated", json_string(sget(doc, "updated")));
+        json_object_set_new(o, "published", json_string(util_jstr(doc, "created")));
+        json_object_set_new(o, "updated", json_string(util_jstr(doc, "updated")));
         json_object_set_new(o, "to", json_pack("[s]", AS2_PUBLIC));
         json_object_set_new(o, "cc", json_pack("[s]", ctx->followers));
         if (!strcmp(kind, "measure")) {
@@ -232,29 +226,29 @@ json_t *as2_object(const fed_ctx *ctx, const json_t *doc, bool with_context)
             json_array_foreach(json_object_get(doc, "fields_of_action"), i, e)
                 buf_printf(&fields, "%s%s", i ? ", " : "", json_string_value(e));
             snprintf(summary, sizeof summary, "Maßnahme · %s · Fortschritt %lld %% · %s",
-                     status_de(sget(doc, "status")),
+                     status_de(util_jstr(doc, "status")),
                      (long long)json_integer_value(json_object_get(doc, "progress")),
                      fields.p ? fields.p : "");
             buf_free(&fields);
-            char *content = as2_html_paragraphs(sget(doc, "description"));
-            json_object_set_new(o, "name", json_string(sget(doc, "title")));
+            char *content = as2_html_paragraphs(util_jstr(doc, "description"));
+            json_object_set_new(o, "name", json_string(util_jstr(doc, "title")));
             json_object_set_new(o, "summary", json_string(summary));
             json_object_set_new(o, "content", json_string(content ? content : ""));
             free(content);
         } else if (!strcmp(kind, "organisation")) {
-            char *content = as2_html_paragraphs(sget(doc, "description"));
-            json_object_set_new(o, "name", json_string(sget(doc, "name")));
+            char *content = as2_html_paragraphs(util_jstr(doc, "description"));
+            json_object_set_new(o, "name", json_string(util_jstr(doc, "name")));
             json_object_set_new(o, "content", json_string(content ? content : ""));
-            json_t *desc = json_pack("{s:s, s:s}", "type", "Organization", "name", sget(doc, "name"));
-            if (sget(doc, "website"))
-                json_object_set_new(desc, "url", json_string(sget(doc, "website")));
+            json_t *desc = json_pack("{s:s, s:s}", "type", "Organization", "name", util_jstr(doc, "name"));
+            if (util_jstr(doc, "website"))
+                json_object_set_new(desc, "url", json_string(util_jstr(doc, "website")));
             json_object_set_new(o, "describes", desc);
             free(content);
         } else {
             buf b;
             buf_init(&b);
-            char *t = as2_html_paragraphs(sget(doc, "title"));
-            char *x = as2_html_paragraphs(sget(doc, "text"));
+            char *t = as2_html_paragraphs(util_jstr(doc, "title"));
+            char *x = as2_html_paragraphs(util_jstr(doc, "text"));
             /* <p>Title</p> becomes <p><strong>Title</strong></p>. */
             if (t && strlen(t) >= 7) {
                 buf_puts(&b, "<p><strong>");
@@ -266,7 +260,7 @@ json_t *as2_object(const fed_ctx *ctx, const json_t *doc, bool with_context)
             free(x);
             char murl[FED_URL + 64];
             snprintf(murl, sizeof murl, "%s/measures/%s", ctx->cfg->base_url,
-                     sget(doc, "measure") ? sget(doc, "measure") : "");
+                     util_jstr(doc, "measure") ? util_jstr(doc, "measure") : "");
             json_object_set_new(o, "content", json_string(b.p ? b.p : ""));
             json_object_set_new(o, "inReplyTo", json_string(murl));
             json_object_set_new(o, "context", json_string(murl));

@@ -91,25 +91,10 @@ static inbox_status finish(inbox_result *res, inbox_status st, int counter, cons
     return st;
 }
 
-static const char *sget(const json_t *o, const char *k)
-{
-    const json_t *x = json_object_get(o, k);
-    return json_is_string(x) ? json_string_value(x) : NULL;
-}
-
 /* The id of a value that is a string id or an object with an id. */
 static const char *id_of(const json_t *v)
 {
-    return json_is_string(v) ? json_string_value(v) : sget(v, "id");
-}
-
-static bool same_host(const char *a, const char *b)
-{
-    const char *pa = a ? strstr(a, "://") : NULL, *pb = b ? strstr(b, "://") : NULL;
-    if (!pa || !pb)
-        return false;
-    size_t la = strcspn(pa + 3, "/?#"), lb = strcspn(pb + 3, "/?#");
-    return la == lb && strncasecmp(pa + 3, pb + 3, la) == 0;
+    return json_is_string(v) ? json_string_value(v) : util_jstr(v, "id");
 }
 
 static bool blocked(db *d, const char *actor)
@@ -279,7 +264,7 @@ static int on_follow(db *d, const fed_ctx *ctx, const json_t *act, const remote_
     db_bind_text(st, ":a", who->id);
     db_bind_text(st, ":inbox", who->inbox);
     db_bind_text(st, ":shared", who->shared_inbox[0] ? who->shared_inbox : NULL);
-    db_bind_text(st, ":fid", sget(act, "id"));
+    db_bind_text(st, ":fid", util_jstr(act, "id"));
     db_bind_text(st, ":state", manual ? "pending" : "accepted");
     db_bind_text(st, ":now", now);
     if (db_exec_stmt(st))
@@ -288,11 +273,11 @@ static int on_follow(db *d, const fed_ctx *ctx, const json_t *act, const remote_
         *outcome = "follow pending approval";
         return 0;
     }
-    json_t *follow = json_pack("{s:s, s:s, s:s, s:s}", "id", sget(act, "id"), "type", "Follow",
+    json_t *follow = json_pack("{s:s, s:s, s:s, s:s}", "id", util_jstr(act, "id"), "type", "Follow",
                                "actor", who->id, "object", as.actor);
     json_t *accept = as2_direct_activity(&as, "Accept", follow, who->id);
     char *txt = accept ? json_dumps(accept, JSON_COMPACT) : NULL;
-    int rc = txt ? outbox_enqueue(d, local, sget(accept, "id"), txt, who->inbox) : -1;
+    int rc = txt ? outbox_enqueue(d, local, util_jstr(accept, "id"), txt, who->inbox) : -1;
     free(txt);
     json_decref(accept);
     *outcome = "follow accepted";
@@ -303,7 +288,7 @@ static int on_undo(db *d, const fed_ctx *ctx, const json_t *act, const remote_ac
                    const char **outcome)
 {
     const json_t *obj = json_object_get(act, "object");
-    const char *otype = sget(obj, "type");
+    const char *otype = util_jstr(obj, "type");
     if (otype && strcmp(otype, "Follow")) {
         *outcome = "ignored: undo of something other than a Follow";
         return 0;
@@ -375,7 +360,7 @@ static int on_content(db *d, const json_t *act, const char *type, const remote_a
     }
     /* An actor may only speak for objects on its own host. Announce is
      * the exception: it shares someone else's object. */
-    if (strcmp(type, "Announce") && !same_host(oid, who->id)) {
+    if (strcmp(type, "Announce") && !util_same_host(oid, who->id)) {
         *outcome = "ignored: object is not on the actor's host";
         return 0;
     }
@@ -433,7 +418,7 @@ static int on_content(db *d, const json_t *act, const char *type, const remote_a
     if (st && otxt) {
         db_bind_text(st, ":id", oid);
         db_bind_text(st, ":a", who->id);
-        db_bind_text(st, ":type", sget(obj, "type") ? sget(obj, "type") : "Object");
+        db_bind_text(st, ":type", util_jstr(obj, "type") ? util_jstr(obj, "type") : "Object");
         if (v >= 0)
             db_bind_int(st, ":v", v);
         else
@@ -469,7 +454,7 @@ inbox_status inbox_receive(db *d, const fed_ctx *ctx, const inbox_request *req, 
     }
     json_error_t je;
     act = req->body ? json_loadb(req->body, req->body_len, 0, &je) : NULL;
-    const char *id = sget(act, "id"), *type = sget(act, "type");
+    const char *id = util_jstr(act, "id"), *type = util_jstr(act, "type");
     const char *actor = id_of(json_object_get(act, "actor"));
     if (!act || !json_is_object(act) || !id || !type || !actor) {
         st = finish(res, INBOX_BAD_REQUEST, C_BAD_REQUEST,

@@ -113,33 +113,27 @@ void remote_cache_clear(void)
     pthread_mutex_unlock(&cache_mu);
 }
 
-static const char *sget(const json_t *o, const char *k)
-{
-    const json_t *x = json_object_get(o, k);
-    return json_is_string(x) ? json_string_value(x) : NULL;
-}
-
 int remote_actor_parse(const json_t *doc, remote_actor *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    const char *id = sget(doc, "id"), *inbox = sget(doc, "inbox");
+    const char *id = util_jstr(doc, "id"), *inbox = util_jstr(doc, "inbox");
     if (!id || !inbox) {
         snprintf(err, errlen, "not an actor: id or inbox missing");
         return -1;
     }
     snprintf(out->id, sizeof out->id, "%s", id);
     snprintf(out->inbox, sizeof out->inbox, "%s", inbox);
-    const char *shared = sget(json_object_get(doc, "endpoints"), "sharedInbox");
+    const char *shared = util_jstr(json_object_get(doc, "endpoints"), "sharedInbox");
     if (shared)
         snprintf(out->shared_inbox, sizeof out->shared_inbox, "%s", shared);
     const json_t *pk = json_object_get(doc, "publicKey");
     if (json_is_array(pk))
         pk = json_array_get(pk, 0);
-    const char *pem = sget(pk, "publicKeyPem");
+    const char *pem = util_jstr(pk, "publicKeyPem");
     if (pem) {
         out->rsa = fed_keys_rsa_from_pem(pem);
-        snprintf(out->key_id, sizeof out->key_id, "%s", sget(pk, "id") ? sget(pk, "id") : "");
-        const char *owner = sget(pk, "owner");
+        snprintf(out->key_id, sizeof out->key_id, "%s", util_jstr(pk, "id") ? util_jstr(pk, "id") : "");
+        const char *owner = util_jstr(pk, "owner");
         if (owner && strcmp(owner, id)) {
             snprintf(err, errlen, "publicKey owner %s is not the actor %s", owner, id);
             remote_actor_free(out);
@@ -158,8 +152,8 @@ int remote_actor_parse(const json_t *doc, remote_actor *out, char *err, size_t e
         {
             if (out->ned == REMOTE_MAX_ED)
                 break;
-            const char *mb = sget(m, "publicKeyMultibase"), *mid = sget(m, "id");
-            const char *ctl = sget(m, "controller");
+            const char *mb = util_jstr(m, "publicKeyMultibase"), *mid = util_jstr(m, "id");
+            const char *ctl = util_jstr(m, "controller");
             if (!mb || !mid || (ctl && strcmp(ctl, id)))
                 continue;
             if (mbase_multikey_ed_pub_decode(mb, out->ed_pk[out->ned]) == 0) {
@@ -247,7 +241,7 @@ static int store_actor(db *d, const remote_actor *a, const json_t *doc)
         db_bind_text(st, ":inbox", a->inbox);
         db_bind_text(st, ":shared", a->shared_inbox[0] ? a->shared_inbox : NULL);
         db_bind_text(st, ":key", a->key_id[0] ? a->key_id : NULL);
-        db_bind_text(st, ":pem", sget(pk, "publicKeyPem"));
+        db_bind_text(st, ":pem", util_jstr(pk, "publicKeyPem"));
         db_bind_text(st, ":doc", txt);
         db_bind_int(st, ":now", (long long)time(NULL));
         rc = db_exec_stmt(st);
@@ -289,9 +283,9 @@ int remote_actor_get(db *d, const fed_ctx *ctx, const char *key, bool refresh, r
     if (remote_fetch(ctx, key, &doc, err, errlen))
         return -1;
     /* A key document names its owner; fetch the owner actor then. */
-    if (!json_object_get(doc, "inbox") && sget(doc, "owner")) {
+    if (!json_object_get(doc, "inbox") && util_jstr(doc, "owner")) {
         char owner[REMOTE_URL];
-        snprintf(owner, sizeof owner, "%s", sget(doc, "owner"));
+        snprintf(owner, sizeof owner, "%s", util_jstr(doc, "owner"));
         json_decref(doc);
         doc = NULL;
         if (remote_fetch(ctx, owner, &doc, err, errlen))
@@ -349,8 +343,8 @@ int remote_webfinger(const fed_ctx *ctx, const char *acct, char *url, size_t url
             int rc = -1;
             json_array_foreach(json_object_get(j, "links"), k, l)
             {
-                const char *type = sget(l, "type"), *href = sget(l, "href");
-                if (href && type && !strcmp(sget(l, "rel") ? sget(l, "rel") : "", "self") &&
+                const char *type = util_jstr(l, "type"), *href = util_jstr(l, "href");
+                if (href && type && !strcmp(util_jstr(l, "rel") ? util_jstr(l, "rel") : "", "self") &&
                     (strstr(type, "activity+json") || strstr(type, "ld+json"))) {
                     snprintf(url, urllen, "%s", href);
                     rc = 0;

@@ -73,21 +73,6 @@ static long rejections(const char *code, char *last, size_t lastlen)
     return n;
 }
 
-static const char *sget(const json_t *o, const char *k)
-{
-    const json_t *x = json_object_get(o, k);
-    return json_is_string(x) ? json_string_value(x) : NULL;
-}
-
-static bool same_host(const char *a, const char *b)
-{
-    const char *pa = a ? strstr(a, "://") : NULL, *pb = b ? strstr(b, "://") : NULL;
-    if (!pa || !pb)
-        return false;
-    size_t la = strcspn(pa + 3, "/?#"), lb = strcspn(pb + 3, "/?#");
-    return la == lb && strncasecmp(pa + 3, pb + 3, la) == 0;
-}
-
 /* A registered district as stored. */
 typedef struct district_row {
     char code[8];
@@ -217,7 +202,7 @@ static int pin_keys(db *d, const char *code, const json_t *actor_doc, char *fps,
     const json_t *pk = json_object_get(actor_doc, "publicKey");
     if (json_is_array(pk))
         pk = json_array_get(pk, 0);
-    const char *pem = sget(pk, "publicKeyPem");
+    const char *pem = util_jstr(pk, "publicKeyPem");
     if (!a.rsa || !pem || a.ned < 1) {
         snprintf(err, errlen, "the actor has no RSA publicKey or no Ed25519 assertionMethod key");
         goto out;
@@ -266,13 +251,13 @@ out:
  * ingestion transaction. */
 static int announce(db *d, const json_t *obj, const json_t *rec)
 {
-    const char *oid = sget(obj, "id");
+    const char *oid = util_jstr(obj, "id");
     if (!oid || !actx)
         return 0;
     json_t *a = as2_activity(actx, "Announce", json_string(oid));
     int rc = a ? outbox_append(d, actx, a) : -1;
     json_decref(a);
-    if (rc || strcmp(sget(rec, "type") ? sget(rec, "type") : "", "measure"))
+    if (rc || strcmp(util_jstr(rec, "type") ? util_jstr(rec, "type") : "", "measure"))
         return rc;
     const char *lists[] = {"fields_of_action", "themes"};
     for (int l = 0; l < 2 && !rc; l++) {
@@ -328,9 +313,9 @@ static bool retired_key_verifies(db *d, const district_row *dr, const json_t *ac
 static int ingest(db *d, const district_row *dr, const json_t *act, const char *raw,
                   bool check_proof, inbox_status *status, char *reason, size_t rlen)
 {
-    const char *type = sget(act, "type");
+    const char *type = util_jstr(act, "type");
     const json_t *obj = json_object_get(act, "object");
-    const char *aid = sget(act, "id");
+    const char *aid = util_jstr(act, "id");
     *status = INBOX_FORBIDDEN;
     if (!json_object_get(act, "proof")) {
         snprintf(reason, rlen, "a district's activity must carry an eddsa-jcs-2022 proof");
@@ -352,11 +337,11 @@ static int ingest(db *d, const district_row *dr, const json_t *act, const char *
             goto refuse;
         }
     }
-    if (!sget(act, "actor") || strcmp(sget(act, "actor"), dr->actor)) {
+    if (!util_jstr(act, "actor") || strcmp(util_jstr(act, "actor"), dr->actor)) {
         snprintf(reason, rlen, "the activity's actor is not the district %s", dr->code);
         goto refuse;
     }
-    if (type && !strcmp(type, "Update") && sget(obj, "id") && !strcmp(sget(obj, "id"), dr->actor)) {
+    if (type && !strcmp(type, "Update") && util_jstr(obj, "id") && !strcmp(util_jstr(obj, "id"), dr->actor)) {
         /* A key rotation announced with the old, pinned key: trust it. */
         char fps[512], err[256];
         if (pin_keys(d, dr->code, obj, fps, sizeof fps, err, sizeof err))
@@ -395,7 +380,7 @@ static int ingest(db *d, const district_row *dr, const json_t *act, const char *
         snprintf(reason, rlen, "ignored: no dinet record in the object");
         return 1;
     }
-    const char *claimed = sget(obj, "districtCode"), *rec_district = sget(rec, "district");
+    const char *claimed = util_jstr(obj, "districtCode"), *rec_district = util_jstr(rec, "district");
     if (claimed && !strcmp(claimed, dr->code) && rec_district && strcmp(rec_district, dr->code))
         claimed = rec_district; /* name the code that is wrong */
     if (!claimed || strcmp(claimed, dr->code) || (rec_district && strcmp(rec_district, dr->code))) {
@@ -403,7 +388,7 @@ static int ingest(db *d, const district_row *dr, const json_t *act, const char *
                  claimed ? claimed : "(none)", dr->code);
         goto refuse;
     }
-    if (!same_host(sget(rec, "url"), dr->actor) || !same_host(sget(obj, "id"), dr->actor)) {
+    if (!util_same_host(util_jstr(rec, "url"), dr->actor) || !util_same_host(util_jstr(obj, "id"), dr->actor)) {
         snprintf(reason, rlen, "the record's URL is not on the district's host");
         goto refuse;
     }
@@ -417,7 +402,7 @@ static int ingest(db *d, const district_row *dr, const json_t *act, const char *
     }
     *status = rs == REC_OK ? INBOX_ACCEPTED : INBOX_IGNORED;
     snprintf(reason, rlen, "%s", rs == REC_OK ? "replicated" : "ignored: not newer");
-    if (rs == REC_OK && !sget(rec, "deleted") && announce(d, obj, rec))
+    if (rs == REC_OK && !util_jstr(rec, "deleted") && announce(d, obj, rec))
         return -1;
     char now[21];
     util_now_iso(now);
@@ -464,7 +449,7 @@ static int content_hook(void *ud, db *d, const json_t *act, const char *type,
 static long long item_version(const json_t *it, const char **oid)
 {
     const json_t *obj = json_object_get(it, "object");
-    *oid = sget(obj, "id");
+    *oid = util_jstr(obj, "id");
     const json_t *v = json_object_get(json_object_get(obj, "record"), "version");
     return *oid && json_is_integer(v) ? (long long)json_integer_value(v) : -1;
 }
@@ -480,7 +465,7 @@ static int precheck_hook(void *ud, db *d, const json_t *act, const char *type, c
         return 0;
     const char *oid;
     long long v = item_version(act, &oid);
-    const char *rid = sget(json_object_get(json_object_get(act, "object"), "record"), "id");
+    const char *rid = util_jstr(json_object_get(json_object_get(act, "object"), "record"), "id");
     if (v < 0 || !rid)
         return 0;
     sqlite3_stmt *st = db_stmt(d, "SELECT version FROM records WHERE id=:id");
@@ -522,7 +507,7 @@ int agg_district_add(db *d, const char *code, const char *actor_url, char *fps, 
         return -1;
     }
     int rc = -1;
-    if (!same_host(a.id, actor_url)) {
+    if (!util_same_host(a.id, actor_url)) {
         snprintf(err, errlen, "the actor %s is not on the host of %s", a.id, actor_url);
         goto out;
     }
@@ -691,8 +676,8 @@ static int ingest_page(db *d, district_row *dr, const json_t *items, char *last,
     }
     for (size_t i = 0; i < n; i++) {
         const json_t *it = json_array_get(items, i);
-        if (sget(it, "id") && last)
-            snprintf(last, lastlen, "%s", sget(it, "id"));
+        if (util_jstr(it, "id") && last)
+            snprintf(last, lastlen, "%s", util_jstr(it, "id"));
         if (!state[i])
             continue;
         char *raw = json_dumps(it, JSON_COMPACT);
@@ -780,7 +765,7 @@ static void check_keys(db *d, const district_row *dr)
         const json_t *pk = json_object_get(doc, "publicKey");
         if (json_is_array(pk))
             pk = json_array_get(pk, 0);
-        const char *pem = sget(pk, "publicKeyPem");
+        const char *pem = util_jstr(pk, "publicKeyPem");
         bool same = pem && dr->rsa_pem && !strcmp(pem, dr->rsa_pem) && a.ned >= 1 &&
                     !memcmp(a.ed_pk[0], dr->ed_pk, 32) && !strcmp(a.key_id, dr->key_id);
         sqlite3_stmt *st = db_stmt(d, "UPDATE districts SET pending_key=:p WHERE code=:c");
@@ -904,7 +889,7 @@ static int sync_one(db *d, const char *code)
         json_t *remote = NULL;
         if (remote_fetch(actx, url, &remote, err, sizeof err) == 0) {
             json_t *local = agg_summary(d, dr.code, false);
-            const char *rh = sget(remote, "hash"), *lh = sget(local, "hash");
+            const char *rh = util_jstr(remote, "hash"), *lh = util_jstr(local, "hash");
             bool differ = !rh || !lh || strcmp(rh, lh);
             json_decref(local);
             json_decref(remote);

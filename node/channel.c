@@ -21,21 +21,6 @@ static const fed_ctx *cctx;
 
 #define MAX_CONTENT 5000
 
-static const char *sget(const json_t *o, const char *k)
-{
-    const json_t *x = json_object_get(o, k);
-    return json_is_string(x) ? json_string_value(x) : NULL;
-}
-
-static bool same_host(const char *a, const char *b)
-{
-    const char *pa = a ? strstr(a, "://") : NULL, *pb = b ? strstr(b, "://") : NULL;
-    if (!pa || !pb)
-        return false;
-    size_t la = strcspn(pa + 3, "/?#"), lb = strcspn(pb + 3, "/?#");
-    return la == lb && strncasecmp(pa + 3, pb + 3, la) == 0;
-}
-
 static bool is_state(void)
 {
     return cctx && !strcmp(cctx->cfg->role, "state");
@@ -169,10 +154,10 @@ static bool is_public(const json_t *o)
 static char *plain_text(const json_t *note)
 {
     const json_t *src = json_object_get(note, "source");
-    const char *mt = sget(src, "mediaType");
-    if (sget(src, "content") && mt && !strcmp(mt, "text/plain"))
-        return strdup(sget(src, "content"));
-    const char *html = sget(note, "content");
+    const char *mt = util_jstr(src, "mediaType");
+    if (util_jstr(src, "content") && mt && !strcmp(mt, "text/plain"))
+        return strdup(util_jstr(src, "content"));
+    const char *html = util_jstr(note, "content");
     if (!html)
         return NULL;
     buf b;
@@ -244,7 +229,7 @@ static json_t *signed_activity(const fed_ctx *c, const char *type, json_t *objec
  * note carries, else the actor URL. */
 static void author_name(const json_t *note, const char *author, char *out, size_t outlen)
 {
-    const district *di = district_find(sget(note, "districtCode") ? sget(note, "districtCode") : "");
+    const district *di = district_find(util_jstr(note, "districtCode") ? util_jstr(note, "districtCode") : "");
     if (di && !strcmp(di->code, "15"))
         snprintf(out, outlen, "Land Sachsen-Anhalt");
     else if (di)
@@ -285,10 +270,10 @@ static parent_info find_parent(db *d, const char *id)
 static long long store_post(db *d, const group_info *g, const json_t *note, const char *text,
                             bool members_only, const char *written_by, const json_t *activity)
 {
-    const char *id = sget(note, "id"), *reply = sget(note, "inReplyTo");
-    const char *author = sget(note, "attributedTo");
+    const char *id = util_jstr(note, "id"), *reply = util_jstr(note, "inReplyTo");
+    const char *author = util_jstr(note, "attributedTo");
     parent_info p = find_parent(d, reply);
-    const char *thread = p.found ? p.thread : reply && sget(note, "context") ? sget(note, "context")
+    const char *thread = p.found ? p.thread : reply && util_jstr(note, "context") ? util_jstr(note, "context")
                                                                              : id;
     char name[400], now[21];
     author_name(note, author, name, sizeof name);
@@ -310,7 +295,7 @@ static long long store_post(db *d, const group_info *g, const json_t *note, cons
         db_bind_text(st, ":name", name);
         db_bind_text(st, ":content", text);
         db_bind_int(st, ":mo", members_only);
-        db_bind_text(st, ":pub", sget(note, "published") ? sget(note, "published") : now);
+        db_bind_text(st, ":pub", util_jstr(note, "published") ? util_jstr(note, "published") : now);
         db_bind_text(st, ":now", now);
         db_bind_text(st, ":by", written_by);
         db_bind_text(st, ":act", act);
@@ -356,7 +341,7 @@ static int group_announce(db *d, const char *code, const json_t *create, bool me
             db_done(st);
             rc = -1;
         } else {
-            db_bind_text(st, ":aid", sget(ann, "id"));
+            db_bind_text(st, ":aid", util_jstr(ann, "id"));
             db_bind_text(st, ":act", txt);
             db_bind_int(st, ":now", (long long)time(NULL));
             db_bind_text(st, ":l", code);
@@ -417,12 +402,12 @@ static int on_group_post(db *d, const json_t *act, const remote_actor *who, cons
         snprintf(reason, rlen, "a group post must carry an eddsa-jcs-2022 proof");
         return 1;
     }
-    const char *nid = sget(note, "id"), *by = sget(note, "attributedTo");
-    if (!nid || !same_host(nid, who->id) || !by || strcmp(by, who->id)) {
+    const char *nid = util_jstr(note, "id"), *by = util_jstr(note, "attributedTo");
+    if (!nid || !util_same_host(nid, who->id) || !by || strcmp(by, who->id)) {
         snprintf(reason, rlen, "the post's id or author is not the sender's");
         return 1;
     }
-    const char *claimed = sget(note, "districtCode");
+    const char *claimed = util_jstr(note, "districtCode");
     if (claimed && strcmp(claimed, dcode)) {
         snprintf(reason, rlen, "the post claims district %s, but the sender is %s", claimed,
                  dcode);
@@ -436,7 +421,7 @@ static int on_group_post(db *d, const json_t *act, const remote_actor *who, cons
         return 1;
     }
     bool members_only = !is_public(note);
-    const char *reply = sget(note, "inReplyTo");
+    const char *reply = util_jstr(note, "inReplyTo");
     if (reply) {
         parent_info p = find_parent(d, reply);
         if (!p.found || strcmp(p.code, code)) {
@@ -486,11 +471,11 @@ static int on_group_announce(db *d, const json_t *act, const remote_actor *who,
         return 0;
     const json_t *obj = json_object_get(act, "object");
     const json_t *note = obj;
-    const char *ot = sget(obj, "type");
+    const char *ot = util_jstr(obj, "type");
     if (ot && !strcmp(ot, "Create"))
         note = json_object_get(obj, "object");
-    if (!sget(note, "type") || strcmp(sget(note, "type"), "Note") || !sget(note, "id") ||
-        !sget(note, "attributedTo"))
+    if (!util_jstr(note, "type") || strcmp(util_jstr(note, "type"), "Note") || !util_jstr(note, "id") ||
+        !util_jstr(note, "attributedTo"))
         return 0; /* a measure the group shares: generic handling */
     char *text = plain_text(note);
     if (!content_ok(text)) {
@@ -524,7 +509,7 @@ static int content_hook(void *ud, db *d, const json_t *act, const char *type,
         return 0;
     if (is_state() && !strcmp(type, "Create")) {
         const json_t *note = json_object_get(act, "object");
-        const char *nt = sget(note, "type");
+        const char *nt = util_jstr(note, "type");
         char code[16];
         if (!nt || strcmp(nt, "Note"))
             return 0;
@@ -563,10 +548,10 @@ int channel_join(db *d, const char *group_url, char *code, size_t codelen, char 
     json_t *doc = NULL;
     if (remote_fetch(cctx, group_url, &doc, err, errlen))
         return -1;
-    const char *type = sget(doc, "type"), *id = sget(doc, "id");
-    const char *inbox = sget(doc, "inbox"), *followers = sget(doc, "followers");
+    const char *type = util_jstr(doc, "type"), *id = util_jstr(doc, "id");
+    const char *inbox = util_jstr(doc, "inbox"), *followers = util_jstr(doc, "followers");
     const json_t *ep = json_object_get(doc, "endpoints");
-    const char *shared = sget(ep, "sharedInbox");
+    const char *shared = util_jstr(ep, "sharedInbox");
     const char *slash = id ? strrchr(id, '/') : NULL;
     int rc = -1;
     if (!type || strcmp(type, "Group") || !id || !inbox || !followers || !slash ||
@@ -587,7 +572,7 @@ int channel_join(db *d, const char *group_url, char *code, size_t codelen, char 
         goto out;
     db_bind_text(st, ":u", id);
     db_bind_text(st, ":c", gcode);
-    db_bind_text(st, ":n", sget(doc, "name") ? sget(doc, "name") : gcode);
+    db_bind_text(st, ":n", util_jstr(doc, "name") ? util_jstr(doc, "name") : gcode);
     db_bind_text(st, ":i", inbox);
     db_bind_text(st, ":f", followers);
     db_bind_text(st, ":now", now);
@@ -677,7 +662,7 @@ static void h_join(http_req *req, http_resp *resp)
     json_t *in = api_body_object(req, resp);
     if (!in)
         return;
-    const char *url = sget(in, "url");
+    const char *url = util_jstr(in, "url");
     char code[16], err[1024] = "";
     if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))) {
         http_problem(resp, 422, "validation", "url required",
@@ -867,7 +852,7 @@ static void h_post(http_req *req, http_resp *resp)
     json_t *in = api_body_object(req, resp);
     if (!in)
         return;
-    const char *content = sget(in, "content");
+    const char *content = util_jstr(in, "content");
     const json_t *irt = json_object_get(in, "in_reply_to");
     const json_t *mo = json_object_get(in, "members_only");
     char parent_id[FED_URL * 2] = "";
@@ -934,7 +919,7 @@ static void h_post(http_req *req, http_resp *resp)
             rc = group_announce(req->db, g.code, act, members_only);
         } else if (!rc) {
             char *txt = json_dumps(act, JSON_COMPACT);
-            rc = txt ? outbox_enqueue(req->db, "", sget(act, "id"), txt, g.inbox) : -1;
+            rc = txt ? outbox_enqueue(req->db, "", util_jstr(act, "id"), txt, g.inbox) : -1;
             free(txt);
         }
         if (rc || db_commit(req->db)) {

@@ -22,12 +22,6 @@
 
 static const fed_ctx *cctx;
 
-static const char *sget(const json_t *o, const char *k)
-{
-    const json_t *x = json_object_get(o, k);
-    return json_is_string(x) ? json_string_value(x) : NULL;
-}
-
 static const char *col(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
@@ -48,7 +42,7 @@ static void load_settings(db *d, modset *m)
     m->rate = 10;
     json_t *s = settings_get(d, "");
     json_t *mo = json_object_get(s, "moderation");
-    const char *p = sget(mo, "participants"), *r = sget(mo, "remote");
+    const char *p = util_jstr(mo, "participants"), *r = util_jstr(mo, "remote");
     m->participants_post = p && !strcmp(p, "post");
     m->remote_post = r && !strcmp(r, "post");
     if (json_is_integer(json_object_get(mo, "auto_hide_reports")))
@@ -298,38 +292,38 @@ static void comment_url(const char *id, char *out, size_t len)
 /* The API document of a comment. full: everything moderators see. */
 static json_t *public_doc(const json_t *row, bool full)
 {
-    const char *status = sget(row, "status");
+    const char *status = util_jstr(row, "status");
     if (!full && strcmp(status, "approved")) {
-        json_t *p = json_pack("{s:s, s:s?, s:s, s:s, s:s}", "id", sget(row, "id"), "parent",
-                              sget(row, "parent_id"), "status", status, "note",
+        json_t *p = json_pack("{s:s, s:s?, s:s, s:s, s:s}", "id", util_jstr(row, "id"), "parent",
+                              util_jstr(row, "parent_id"), "status", status, "note",
                               strcmp(status, "hidden") ? "Gelöscht" : PLACEHOLDER_NOTE,
-                              "created", sget(row, "created"));
-        if (sget(row, "district"))
-            json_object_set_new(p, "district", json_string(sget(row, "district")));
+                              "created", util_jstr(row, "created"));
+        if (util_jstr(row, "district"))
+            json_object_set_new(p, "district", json_string(util_jstr(row, "district")));
         return p;
     }
     char url[FED_URL + 64];
-    if (sget(row, "district"))
-        snprintf(url, sizeof url, "%s", sget(row, "ap_id"));
+    if (util_jstr(row, "district"))
+        snprintf(url, sizeof url, "%s", util_jstr(row, "ap_id"));
     else
-        comment_url(sget(row, "id"), url, sizeof url);
-    bool remote = sget(row, "author_actor") != NULL;
-    json_t *author = json_pack("{s:s, s:s}", "name", sget(row, "author_name"), "kind",
-                               sget(row, "district") ? "district" : remote ? "remote" : "local");
+        comment_url(util_jstr(row, "id"), url, sizeof url);
+    bool remote = util_jstr(row, "author_actor") != NULL;
+    json_t *author = json_pack("{s:s, s:s}", "name", util_jstr(row, "author_name"), "kind",
+                               util_jstr(row, "district") ? "district" : remote ? "remote" : "local");
     if (remote)
-        json_object_set_new(author, "actor", json_string(sget(row, "author_actor")));
+        json_object_set_new(author, "actor", json_string(util_jstr(row, "author_actor")));
     json_t *o = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:o, s:s, s:s, s:s, s:s, s:I}", "id",
-        sget(row, "id"), "type", "comment", "url", url, "target_kind", sget(row, "target_kind"),
-        "target_id", sget(row, "target_id"), "parent", sget(row, "parent_id"), "author_name",
-        sget(row, "author_name"), "author", author, "content", sget(row, "content"), "status",
-        status, "created", sget(row, "created"), "updated", sget(row, "updated"), "version",
+        util_jstr(row, "id"), "type", "comment", "url", url, "target_kind", util_jstr(row, "target_kind"),
+        "target_id", util_jstr(row, "target_id"), "parent", util_jstr(row, "parent_id"), "author_name",
+        util_jstr(row, "author_name"), "author", author, "content", util_jstr(row, "content"), "status",
+        status, "created", util_jstr(row, "created"), "updated", util_jstr(row, "updated"), "version",
         (json_int_t)iget(row, "version"));
-    if (sget(row, "district")) {
-        json_object_set_new(o, "district", json_string(sget(row, "district")));
-        json_object_set_new(o, "home_url", json_string(sget(row, "ap_id")));
+    if (util_jstr(row, "district")) {
+        json_object_set_new(o, "district", json_string(util_jstr(row, "district")));
+        json_object_set_new(o, "home_url", json_string(util_jstr(row, "ap_id")));
     } else if (remote) {
-        json_object_set_new(o, "origin", json_string(sget(row, "ap_id")));
+        json_object_set_new(o, "origin", json_string(util_jstr(row, "ap_id")));
     }
     if (full) {
         json_object_set_new(o, "report_count", json_integer(iget(row, "report_count")));
@@ -372,22 +366,22 @@ static bool target_ok(db *d, const char *kind, const char *id, char *district, s
 static json_t *note_of(db *d, const json_t *row, bool with_context)
 {
     const fed_ctx *c = cctx;
-    const char *base = c->cfg->base_url, *tk = sget(row, "target_kind");
+    const char *base = c->cfg->base_url, *tk = util_jstr(row, "target_kind");
     char id[FED_URL + 64], reply[FED_URL + 64], ctxurl[FED_URL + 64], page[FED_URL + 128];
     char measure[64] = "";
-    comment_url(sget(row, "id"), id, sizeof id);
+    comment_url(util_jstr(row, "id"), id, sizeof id);
     if (!strcmp(tk, "progress")) {
-        if (!target_ok(d, "progress", sget(row, "target_id"), NULL, 0, measure,
+        if (!target_ok(d, "progress", util_jstr(row, "target_id"), NULL, 0, measure,
                              sizeof measure, NULL, 0))
             snprintf(measure, sizeof measure, "%s", "");
     } else {
-        snprintf(measure, sizeof measure, "%s", sget(row, "target_id"));
+        snprintf(measure, sizeof measure, "%s", util_jstr(row, "target_id"));
     }
-    if (sget(row, "parent_id"))
-        comment_url(sget(row, "parent_id"), reply, sizeof reply);
+    if (util_jstr(row, "parent_id"))
+        comment_url(util_jstr(row, "parent_id"), reply, sizeof reply);
     else
         snprintf(reply, sizeof reply, "%s/%s/%s", base,
-                 !strcmp(tk, "progress") ? "progress" : "measures", sget(row, "target_id"));
+                 !strcmp(tk, "progress") ? "progress" : "measures", util_jstr(row, "target_id"));
     if (measure[0])
         snprintf(ctxurl, sizeof ctxurl, "%s/measures/%s", base, measure);
     else
@@ -395,12 +389,12 @@ static json_t *note_of(db *d, const json_t *row, bool with_context)
     /* The comment's place on the public pages: its measure's or progress
      * entry's page. */
     snprintf(page, sizeof page, "%s/%s/%s#c-%s", base,
-             !strcmp(tk, "progress") ? "progress" : "measures", sget(row, "target_id"),
-             sget(row, "id"));
+             !strcmp(tk, "progress") ? "progress" : "measures", util_jstr(row, "target_id"),
+             util_jstr(row, "id"));
     buf b;
     buf_init(&b);
-    char *name = as2_html_paragraphs(sget(row, "author_name"));
-    char *text = as2_html_paragraphs(sget(row, "content"));
+    char *name = as2_html_paragraphs(util_jstr(row, "author_name"));
+    char *text = as2_html_paragraphs(util_jstr(row, "content"));
     /* <p>Name</p> becomes <p><strong>Name</strong>:</p>. */
     if (name && strlen(name) >= 7) {
         buf_puts(&b, "<p><strong>");
@@ -411,16 +405,16 @@ static json_t *note_of(db *d, const json_t *row, bool with_context)
     free(name);
     free(text);
     json_t *lit = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:s, s:s, s:s, s:I}", "id", sget(row, "id"), "type",
-        "comment", "target_kind", tk, "target_id", sget(row, "target_id"), "parent",
-        sget(row, "parent_id"), "measure", measure, "author_name", sget(row, "author_name"),
-        "author_kind", sget(row, "author_actor") ? "remote" : "local", "content",
-        sget(row, "content"), "created", sget(row, "created"), "version",
+        "{s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:s, s:s, s:s, s:I}", "id", util_jstr(row, "id"), "type",
+        "comment", "target_kind", tk, "target_id", util_jstr(row, "target_id"), "parent",
+        util_jstr(row, "parent_id"), "measure", measure, "author_name", util_jstr(row, "author_name"),
+        "author_kind", util_jstr(row, "author_actor") ? "remote" : "local", "content",
+        util_jstr(row, "content"), "created", util_jstr(row, "created"), "version",
         (json_int_t)iget(row, "version"));
-    json_object_set_new(lit, "updated", json_string(sget(row, "updated")));
-    if (sget(row, "author_actor")) {
-        json_object_set_new(lit, "author_actor", json_string(sget(row, "author_actor")));
-        json_object_set_new(lit, "origin", json_string(sget(row, "ap_id")));
+    json_object_set_new(lit, "updated", json_string(util_jstr(row, "updated")));
+    if (util_jstr(row, "author_actor")) {
+        json_object_set_new(lit, "author_actor", json_string(util_jstr(row, "author_actor")));
+        json_object_set_new(lit, "origin", json_string(util_jstr(row, "ap_id")));
     }
     json_t *o = json_object();
     if (with_context)
@@ -429,8 +423,8 @@ static json_t *note_of(db *d, const json_t *row, bool with_context)
     json_object_set_new(o, "type", json_string("Note"));
     json_object_set_new(o, "attributedTo", json_string(c->actor));
     json_object_set_new(o, "url", json_string(page));
-    json_object_set_new(o, "published", json_string(sget(row, "created")));
-    json_object_set_new(o, "updated", json_string(sget(row, "updated")));
+    json_object_set_new(o, "published", json_string(util_jstr(row, "created")));
+    json_object_set_new(o, "updated", json_string(util_jstr(row, "updated")));
     json_object_set_new(o, "to", json_pack("[s]", AS2_PUBLIC));
     json_object_set_new(o, "cc", json_pack("[s]", c->followers));
     json_object_set_new(o, "inReplyTo", json_string(reply));
@@ -445,7 +439,7 @@ static json_t *note_of(db *d, const json_t *row, bool with_context)
 static json_t *tombstone_of(const json_t *row, bool with_context)
 {
     char id[FED_URL + 64], now[21];
-    comment_url(sget(row, "id"), id, sizeof id);
+    comment_url(util_jstr(row, "id"), id, sizeof id);
     util_now_iso(now);
     json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", id, "type", "Tombstone", "formerType",
                           "Note", "deleted", now);
@@ -459,7 +453,7 @@ static json_t *tombstone_of(const json_t *row, bool with_context)
  * the caller's transaction. */
 static int publish(db *d, const json_t *row, const char *op)
 {
-    if (!cctx || sget(row, "district"))
+    if (!cctx || util_jstr(row, "district"))
         return 0;
     json_t *obj = !strcmp(op, "Delete") ? tombstone_of(row, false) : note_of(d, row, false);
     json_t *act = as2_activity(cctx, op, obj);
@@ -475,7 +469,7 @@ static int publish(db *d, const json_t *row, const char *op)
     if (!st)
         return -1;
     db_bind_int(st, ":p", strcmp(op, "Delete") != 0);
-    db_bind_text(st, ":id", sget(row, "id"));
+    db_bind_text(st, ":id", util_jstr(row, "id"));
     return db_exec_stmt(st);
 }
 
@@ -538,7 +532,7 @@ static int add_report(db *d, const json_t *row, const char *reporter, const char
                                   "reason, created) VALUES(:c, :r, :why, :now)");
     if (!st)
         return -1;
-    db_bind_text(st, ":c", sget(row, "id"));
+    db_bind_text(st, ":c", util_jstr(row, "id"));
     db_bind_text(st, ":r", reporter);
     db_bind_text(st, ":why", reason);
     db_bind_text(st, ":now", now);
@@ -549,16 +543,16 @@ static int add_report(db *d, const json_t *row, const char *reporter, const char
     st = db_stmt(d, "UPDATE comments SET report_count=report_count+1 WHERE id=:id");
     if (!st)
         return -1;
-    db_bind_text(st, ":id", sget(row, "id"));
+    db_bind_text(st, ":id", util_jstr(row, "id"));
     if (db_exec_stmt(st))
         return -1;
-    if (!strcmp(sget(row, "status"), "approved") && iget(row, "report_count") + 1 >= n_hide) {
+    if (!strcmp(util_jstr(row, "status"), "approved") && iget(row, "report_count") + 1 >= n_hide) {
         char why[64];
         snprintf(why, sizeof why, "auto-hidden after %ld reports", n_hide);
-        if (set_status(d, sget(row, "id"), "hidden", why, "system"))
+        if (set_status(d, util_jstr(row, "id"), "hidden", why, "system"))
             return -1;
         *hidden = true;
-        log_event(LOG_INFO, "comment.auto_hidden", "comment", sget(row, "id"), NULL);
+        log_event(LOG_INFO, "comment.auto_hidden", "comment", util_jstr(row, "id"), NULL);
     }
     return 1;
 }
@@ -711,8 +705,8 @@ static void h_register(http_req *req, http_resp *resp)
         json_decref(in);
         return;
     }
-    const char *name = sget(in, "name"), *pw = sget(in, "password"),
-               *dn = sget(in, "display_name");
+    const char *name = util_jstr(in, "name"), *pw = util_jstr(in, "password"),
+               *dn = util_jstr(in, "display_name");
     char err[256] = "";
     acct_status s;
     if (!name)
@@ -780,7 +774,7 @@ static void h_participants(http_req *req, http_resp *resp)
     json_t *u;
     json_array_foreach(all, i, u)
     {
-        const char *r = sget(u, "role");
+        const char *r = util_jstr(u, "role");
         if (r && (!strcmp(r, "participant") || !strcmp(r, "viewer"))) {
             json_object_del(u, "id");
             json_array_append(items, u);
@@ -882,7 +876,7 @@ static void h_delete_me(http_req *req, http_resp *resp)
     json_t *in = api_body_object(req, resp);
     if (!in)
         return;
-    const char *pw = sget(in, "password");
+    const char *pw = util_jstr(in, "password");
     char key[160];
     snprintf(key, sizeof key, "delete-me:%lld", req->who.user_id);
     long retry;
@@ -922,7 +916,7 @@ static void h_delete_me(http_req *req, http_resp *resp)
     json_t *row;
     int rc = 0;
     json_array_foreach(mine, i, row) if (!rc) rc =
-        set_status(d, sget(row, "id"), "deleted", "account deleted", req->who.actor);
+        set_status(d, util_jstr(row, "id"), "deleted", "account deleted", req->who.actor);
     size_t n = json_array_size(mine);
     json_decref(mine);
     char reporter[200];
@@ -1079,9 +1073,9 @@ static void h_post(http_req *req, http_resp *resp)
     }
     if (par && !json_is_null(par)) {
         prow = json_is_string(par) ? load(req->db, json_string_value(par), false) : NULL;
-        if (!prow || strcmp(sget(prow, "target_kind"), kind) ||
-            strcmp(sget(prow, "target_id"), req->params[0]) ||
-            strcmp(sget(prow, "status"), "approved")) {
+        if (!prow || strcmp(util_jstr(prow, "target_kind"), kind) ||
+            strcmp(util_jstr(prow, "target_id"), req->params[0]) ||
+            strcmp(util_jstr(prow, "status"), "approved")) {
             http_problem(resp, 422, "validation", "Invalid value",
                          "parent: not a visible comment on this record", "parent", NULL);
             goto out;
@@ -1099,7 +1093,7 @@ static void h_post(http_req *req, http_resp *resp)
     bool post = is_staff(&req->who) || req->who.trusted || m.participants_post;
     new_comment n = {.target_kind = kind,
                      .target_id = req->params[0],
-                     .parent_id = prow ? sget(prow, "id") : NULL,
+                     .parent_id = prow ? util_jstr(prow, "id") : NULL,
                      .user_id = req->who.user_id,
                      .author_name = req->who.display[0] ? req->who.display : req->who.name,
                      .content = json_string_value(json_object_get(in, "content")),
@@ -1142,9 +1136,9 @@ static bool sees_full(const http_req *req, const json_t *row)
 static void h_get(http_req *req, http_resp *resp)
 {
     json_t *row = load(req->db, req->params[0], false);
-    if (!row || !strcmp(sget(row, "status"), "deleted") ||
-        (!sees_full(req, row) && strcmp(sget(row, "status"), "approved") &&
-         strcmp(sget(row, "status"), "hidden"))) {
+    if (!row || !strcmp(util_jstr(row, "status"), "deleted") ||
+        (!sees_full(req, row) && strcmp(util_jstr(row, "status"), "approved") &&
+         strcmp(util_jstr(row, "status"), "hidden"))) {
         not_found(resp);
     } else {
         char etag[32];
@@ -1179,7 +1173,7 @@ static void h_patch(http_req *req, http_resp *resp)
     if (!api_require(req, resp, ROLE_PARTICIPANT))
         return;
     json_t *in = NULL, *row = load(req->db, req->params[0], false);
-    if (!row || !strcmp(sget(row, "status"), "deleted")) {
+    if (!row || !strcmp(util_jstr(row, "status"), "deleted")) {
         not_found(resp);
         goto out;
     }
@@ -1188,7 +1182,7 @@ static void h_patch(http_req *req, http_resp *resp)
                      NULL, NULL);
         goto out;
     }
-    if (!strcmp(sget(row, "status"), "hidden")) {
+    if (!strcmp(util_jstr(row, "status"), "hidden")) {
         http_problem(resp, 409, "hidden", "Hidden by moderation",
                      "A comment hidden by moderation cannot be edited.", NULL, NULL);
         goto out;
@@ -1219,7 +1213,7 @@ static void h_patch(http_req *req, http_resp *resp)
     load_settings(req->db, &m);
     /* An edit of a pre-moderated author goes back to the queue. */
     bool post = is_staff(&req->who) || req->who.trusted || m.participants_post;
-    const char *status = sget(row, "status");
+    const char *status = util_jstr(row, "status");
     const char *next = !strcmp(status, "approved") && !post ? "pending" : status;
     char now[21];
     util_now_iso(now);
@@ -1266,7 +1260,7 @@ static void h_delete(http_req *req, http_resp *resp)
     if (!api_require(req, resp, ROLE_PARTICIPANT))
         return;
     json_t *row = load(req->db, req->params[0], false);
-    if (!row || !strcmp(sget(row, "status"), "deleted")) {
+    if (!row || !strcmp(util_jstr(row, "status"), "deleted")) {
         not_found(resp);
         json_decref(row);
         return;
@@ -1303,7 +1297,7 @@ static void h_report(http_req *req, http_resp *resp)
         return;
     static const char *const allowed[] = {"reason", NULL};
     json_t *row = NULL;
-    const char *reason = reason_of(sget(in, "reason"));
+    const char *reason = reason_of(util_jstr(in, "reason"));
     if (!only_fields(resp, in, allowed))
         goto out;
     if (!reason) {
@@ -1312,7 +1306,7 @@ static void h_report(http_req *req, http_resp *resp)
         goto out;
     }
     row = load(req->db, req->params[0], false);
-    if (!row || strcmp(sget(row, "status"), "approved")) {
+    if (!row || strcmp(util_jstr(row, "status"), "approved")) {
         not_found(resp);
         goto out;
     }
@@ -1340,7 +1334,7 @@ static void h_report(http_req *req, http_resp *resp)
     http_json(resp, 201, json_pack("{s:s, s:s, s:I, s:s}", "comment", req->params[0], "reason",
                                    reason, "report_count",
                                    (json_int_t)(after ? iget(after, "report_count") : 0),
-                                   "status", after ? sget(after, "status") : "?"));
+                                   "status", after ? util_jstr(after, "status") : "?"));
     json_decref(after);
 out:
     json_decref(row);
@@ -1356,7 +1350,7 @@ static void h_moderate(http_req *req, http_resp *resp)
         return;
     static const char *const allowed[] = {"action", "reason", NULL};
     json_t *row = NULL;
-    const char *action = sget(in, "action"), *reason = sget(in, "reason");
+    const char *action = util_jstr(in, "action"), *reason = util_jstr(in, "reason");
     json_t *rj = json_object_get(in, "reason");
     if (!only_fields(resp, in, allowed))
         goto out;
@@ -1381,11 +1375,11 @@ static void h_moderate(http_req *req, http_resp *resp)
         goto out;
     }
     row = load(req->db, req->params[0], false);
-    if (!row || !strcmp(sget(row, "status"), "deleted")) {
+    if (!row || !strcmp(util_jstr(row, "status"), "deleted")) {
         not_found(resp);
         goto out;
     }
-    const char *cur = sget(row, "status");
+    const char *cur = util_jstr(row, "status");
     const char *next = !strcmp(action, "hide") ? "hidden" : "approved";
     if ((!strcmp(action, "dismiss") && strcmp(cur, "approved")) ||
         (!strcmp(action, "approve") && strcmp(cur, "pending")) ||
@@ -1499,15 +1493,15 @@ static void h_queue(http_req *req, http_resp *resp)
     {
         json_t *doc = public_doc(row, true);
         char title[600] = "";
-        target_ok(req->db, sget(row, "target_kind"), sget(row, "target_id"), NULL, 0, NULL, 0,
+        target_ok(req->db, util_jstr(row, "target_kind"), util_jstr(row, "target_id"), NULL, 0, NULL, 0,
                   title, sizeof title);
         json_object_set_new(doc, "target",
-                            json_pack("{s:s, s:s, s:s}", "kind", sget(row, "target_kind"), "id",
-                                      sget(row, "target_id"), "title", title));
+                            json_pack("{s:s, s:s, s:s}", "kind", util_jstr(row, "target_kind"), "id",
+                                      util_jstr(row, "target_id"), "title", title));
         json_t *reps = rows_of(req->db,
                                "SELECT reason, created FROM comment_reports WHERE "
                                "comment_id=:t ORDER BY created",
-                               0, sget(row, "id"), false);
+                               0, util_jstr(row, "id"), false);
         json_object_set_new(doc, "reports", reps);
         json_array_append_new(items, doc);
     }
@@ -1523,24 +1517,24 @@ static void h_object(http_req *req, http_resp *resp)
     const char *a = http_header(req, "Accept");
     bool as2 = a && (strstr(a, "application/activity+json") ||
                      (strstr(a, "application/ld+json") && strstr(a, "activitystreams")));
-    if (!row || sget(row, "district") || !strcmp(sget(row, "status"), "pending") || !cctx) {
+    if (!row || util_jstr(row, "district") || !strcmp(util_jstr(row, "status"), "pending") || !cctx) {
         json_decref(row);
         http_problem(resp, 404, "not-found", "Not found", NULL, NULL, NULL);
         return;
     }
     if (as2) {
-        bool live = !strcmp(sget(row, "status"), "approved");
+        bool live = !strcmp(util_jstr(row, "status"), "approved");
         json_t *o = live ? note_of(req->db, row, true) : tombstone_of(row, true);
         http_json(resp, live ? 200 : 410, o);
         resp->ctype = "application/activity+json; charset=utf-8";
     } else {
         char loc[FED_URL + 128];
-        if (!strcmp(sget(row, "target_kind"), "progress"))
-            snprintf(loc, sizeof loc, "/progress/%s#c-%s", sget(row, "target_id"),
-                     sget(row, "id"));
+        if (!strcmp(util_jstr(row, "target_kind"), "progress"))
+            snprintf(loc, sizeof loc, "/progress/%s#c-%s", util_jstr(row, "target_id"),
+                     util_jstr(row, "id"));
         else
-            snprintf(loc, sizeof loc, "/measures/%s#c-%s", sget(row, "target_id"),
-                     sget(row, "id"));
+            snprintf(loc, sizeof loc, "/measures/%s#c-%s", util_jstr(row, "target_id"),
+                     util_jstr(row, "id"));
         http_text(resp, 303, "text/plain; charset=utf-8", loc);
         http_set_header(resp, "Location", loc);
     }
@@ -1582,16 +1576,7 @@ static const char *id_of(const json_t *x)
 {
     if (json_is_string(x))
         return json_string_value(x);
-    return sget(x, "id");
-}
-
-static bool same_host(const char *a, const char *b)
-{
-    const char *pa = a ? strstr(a, "://") : NULL, *pb = b ? strstr(b, "://") : NULL;
-    if (!pa || !pb)
-        return false;
-    size_t la = strcspn(pa + 3, "/?#"), lb = strcspn(pb + 3, "/?#");
-    return la == lb && strncasecmp(pa + 3, pb + 3, la) == 0;
+    return util_jstr(x, "id");
 }
 
 /* The base URL of an actor URL's origin ("http://host:port"). */
@@ -1612,9 +1597,9 @@ static void actor_name(db *d, const char *actor, char *out, size_t len)
     db_bind_text(st, ":id", actor);
     if (sqlite3_step(st) == SQLITE_ROW) {
         json_t *doc = json_loads(col(st, 0) ? col(st, 0) : "", 0, NULL);
-        const char *n = sget(doc, "name");
+        const char *n = util_jstr(doc, "name");
         if (!n || !*n)
-            n = sget(doc, "preferredUsername");
+            n = util_jstr(doc, "preferredUsername");
         if (n && *n) {
             char *t = comment_html_to_text(n);
             snprintf(out, len, "%.80s", t);
@@ -1628,7 +1613,7 @@ static void actor_name(db *d, const char *actor, char *out, size_t len)
 /* Text of a Note: its HTML content converted, else `source`/contentMap. */
 static char *note_text(const json_t *obj)
 {
-    const char *html = sget(obj, "content");
+    const char *html = util_jstr(obj, "content");
     if (!html) {
         const json_t *cm = json_object_get(obj, "contentMap");
         const char *k;
@@ -1657,9 +1642,9 @@ static int on_remote_note(db *d, const json_t *act, const char *type, const remo
     int rc = 0;
     json_t *prow = NULL, *existing = NULL;
     char *text = NULL;
-    if (!json_is_object(obj) || !sget(obj, "type") || strcmp(sget(obj, "type"), "Note"))
+    if (!json_is_object(obj) || !util_jstr(obj, "type") || strcmp(util_jstr(obj, "type"), "Note"))
         return 0;
-    const char *oid = sget(obj, "id");
+    const char *oid = util_jstr(obj, "id");
     if (!strcmp(type, "Update")) {
         existing = oid ? load(d, oid, true) : NULL;
         if (!existing)
@@ -1669,7 +1654,7 @@ static int on_remote_note(db *d, const json_t *act, const char *type, const remo
         return 0; /* not a reply to us */
     }
     const char *attributed = id_of(json_object_get(obj, "attributedTo"));
-    if (!oid || !same_host(oid, who->id))
+    if (!oid || !util_same_host(oid, who->id))
         REFUSE(INBOX_FORBIDDEN, "the Note's id is not on the actor's host");
     if (attributed && strcmp(attributed, who->id))
         REFUSE(INBOX_FORBIDDEN, "the Note is attributed to someone else");
@@ -1683,9 +1668,9 @@ static int on_remote_note(db *d, const json_t *act, const char *type, const remo
     char now[21];
     util_now_iso(now);
     if (existing) {
-        if (!sget(existing, "author_actor") || strcmp(sget(existing, "author_actor"), who->id))
+        if (!util_jstr(existing, "author_actor") || strcmp(util_jstr(existing, "author_actor"), who->id))
             REFUSE(INBOX_FORBIDDEN, "only the author updates a comment");
-        if (!strcmp(sget(existing, "status"), "deleted")) {
+        if (!strcmp(util_jstr(existing, "status"), "deleted")) {
             *status = INBOX_IGNORED;
             snprintf(reason, rlen, "ignored: the comment was deleted");
             rc = 1;
@@ -1698,23 +1683,23 @@ static int on_remote_note(db *d, const json_t *act, const char *type, const remo
         db_bind_text(st, ":c", text);
         db_bind_text(st, ":raw", raw);
         db_bind_text(st, ":now", now);
-        db_bind_text(st, ":id", sget(existing, "id"));
+        db_bind_text(st, ":id", util_jstr(existing, "id"));
         if (db_exec_stmt(st))
             goto fail;
-        const char *cur = sget(existing, "status");
+        const char *cur = util_jstr(existing, "status");
         if (!strcmp(cur, "approved") && !m.remote_post) {
-            if (set_status(d, sget(existing, "id"), "pending", "edited; awaits moderation again",
+            if (set_status(d, util_jstr(existing, "id"), "pending", "edited; awaits moderation again",
                            NULL))
                 goto fail;
         } else if (iget(existing, "published")) {
-            json_t *after = load(d, sget(existing, "id"), false);
+            json_t *after = load(d, util_jstr(existing, "id"), false);
             int prc = after ? publish(d, after, "Update") : -1;
             json_decref(after);
             if (prc)
                 goto fail;
         }
         *status = INBOX_ACCEPTED;
-        snprintf(reason, rlen, "comment %s updated", sget(existing, "id"));
+        snprintf(reason, rlen, "comment %s updated", util_jstr(existing, "id"));
         rc = 1;
         goto out;
     }
@@ -1728,11 +1713,11 @@ static int on_remote_note(db *d, const json_t *act, const char *type, const remo
     const char *target_kind = kind, *target_id = tid, *parent = NULL;
     if (!strcmp(kind, "comment")) {
         prow = load(d, tid, false);
-        if (!prow || sget(prow, "district") || strcmp(sget(prow, "status"), "approved"))
+        if (!prow || util_jstr(prow, "district") || strcmp(util_jstr(prow, "status"), "approved"))
             REFUSE(INBOX_FORBIDDEN, "inReplyTo names no visible comment of this node");
-        target_kind = sget(prow, "target_kind");
-        target_id = sget(prow, "target_id");
-        parent = sget(prow, "id");
+        target_kind = util_jstr(prow, "target_kind");
+        target_id = util_jstr(prow, "target_id");
+        parent = util_jstr(prow, "id");
     }
     if (!target_ok(d, target_kind, target_id, NULL, 0, NULL, 0, NULL, 0))
         REFUSE(INBOX_FORBIDDEN, "inReplyTo names no live record of this node");
@@ -1776,20 +1761,20 @@ static int on_remote_delete(db *d, const json_t *act, const remote_actor *who,
 {
     const char *oid = id_of(json_object_get(act, "object"));
     json_t *row = oid ? load(d, oid, true) : NULL;
-    if (!row || !sget(row, "author_actor"))
+    if (!row || !util_jstr(row, "author_actor"))
         return json_decref(row), 0;
     int rc = 1;
-    if (strcmp(sget(row, "author_actor"), who->id)) {
+    if (strcmp(util_jstr(row, "author_actor"), who->id)) {
         *status = INBOX_FORBIDDEN;
         snprintf(reason, rlen, "only the author deletes a comment");
-    } else if (!strcmp(sget(row, "status"), "deleted")) {
+    } else if (!strcmp(util_jstr(row, "status"), "deleted")) {
         *status = INBOX_IGNORED;
         snprintf(reason, rlen, "ignored: deleted already");
-    } else if (set_status(d, sget(row, "id"), "deleted", "deleted by its author", who->id)) {
+    } else if (set_status(d, util_jstr(row, "id"), "deleted", "deleted by its author", who->id)) {
         rc = -1;
     } else {
         *status = INBOX_ACCEPTED;
-        snprintf(reason, rlen, "comment %s deleted", sget(row, "id"));
+        snprintf(reason, rlen, "comment %s deleted", util_jstr(row, "id"));
     }
     json_decref(row);
     return rc;
@@ -1801,9 +1786,9 @@ static int on_flag(db *d, const json_t *act, const remote_actor *who, inbox_stat
 {
     const json_t *objs = json_object_get(act, "object");
     json_t *list = json_is_array(objs) ? json_incref((json_t *)objs) : json_pack("[O]", objs);
-    const char *why = reason_of(sget(act, "content"));
+    const char *why = reason_of(util_jstr(act, "content"));
     if (!why)
-        why = reason_of(sget(act, "summary"));
+        why = reason_of(util_jstr(act, "summary"));
     if (!why)
         why = "offensive";
     modset m;
@@ -1819,7 +1804,7 @@ static int on_flag(db *d, const json_t *act, const remote_actor *who, inbox_stat
         if (!strcmp(kind, "comment")) {
             json_t *row = load(d, id, false);
             bool hidden;
-            if (row && !strcmp(sget(row, "status"), "approved")) {
+            if (row && !strcmp(util_jstr(row, "status"), "approved")) {
                 int a = add_report(d, row, who->id, why, m.auto_hide, &hidden);
                 if (a < 0)
                     rc = -1;
@@ -1865,7 +1850,7 @@ int comment_from_district(db *d, const char *code, const char *district_actor,
                           const json_t *act, const char *raw, inbox_status *status, char *reason,
                           size_t rlen)
 {
-    const char *type = sget(act, "type");
+    const char *type = util_jstr(act, "type");
     const json_t *obj = json_object_get(act, "object");
     if (!type)
         return 0;
@@ -1875,10 +1860,10 @@ int comment_from_district(db *d, const char *code, const char *district_actor,
         if (!row)
             return 0;
         int rc = 1;
-        if (!sget(row, "district") || strcmp(sget(row, "district"), code)) {
+        if (!util_jstr(row, "district") || strcmp(util_jstr(row, "district"), code)) {
             *status = INBOX_FORBIDDEN;
             snprintf(reason, rlen, "the comment does not belong to district %s", code);
-        } else if (!strcmp(sget(row, "status"), "deleted")) {
+        } else if (!strcmp(util_jstr(row, "status"), "deleted")) {
             *status = INBOX_IGNORED;
             snprintf(reason, rlen, "ignored: deleted already");
         } else {
@@ -1890,7 +1875,7 @@ int comment_from_district(db *d, const char *code, const char *district_actor,
                 rc = -1;
             else {
                 db_bind_text(st, ":now", now);
-                db_bind_text(st, ":id", sget(row, "id"));
+                db_bind_text(st, ":id", util_jstr(row, "id"));
                 rc = db_exec_stmt(st) ? -1 : 1;
             }
             *status = INBOX_ACCEPTED;
@@ -1905,15 +1890,15 @@ int comment_from_district(db *d, const char *code, const char *district_actor,
     const json_t *lit = json_object_get(obj, "comment");
     if (!json_is_object(obj) || !json_is_object(lit))
         return 0;
-    const char *oid = sget(obj, "id");
+    const char *oid = util_jstr(obj, "id");
     *status = INBOX_FORBIDDEN;
-    if (!oid || !same_host(oid, district_actor) ||
-        (sget(obj, "attributedTo") && strcmp(sget(obj, "attributedTo"), district_actor))) {
+    if (!oid || !util_same_host(oid, district_actor) ||
+        (util_jstr(obj, "attributedTo") && strcmp(util_jstr(obj, "attributedTo"), district_actor))) {
         snprintf(reason, rlen, "the comment is not the district's own");
         return 1;
     }
-    const char *tk = sget(lit, "target_kind"), *tid = sget(lit, "target_id"),
-               *content = sget(lit, "content"), *name = sget(lit, "author_name");
+    const char *tk = util_jstr(lit, "target_kind"), *tid = util_jstr(lit, "target_id"),
+               *content = util_jstr(lit, "content"), *name = util_jstr(lit, "author_name");
     if (!tk || !tid || !content || !name || (strcmp(tk, "measure") && strcmp(tk, "progress")) ||
         util_utf8_len(content) > CONTENT_MAX) {
         snprintf(reason, rlen, "the comment is incomplete or too long");
@@ -1931,12 +1916,12 @@ int comment_from_district(db *d, const char *code, const char *district_actor,
     json_t *prow = NULL;
     if (!strcmp(kind, "comment")) {
         prow = load(d, irt, true);
-        if (!prow || !sget(prow, "district") || strcmp(sget(prow, "district"), code)) {
+        if (!prow || !util_jstr(prow, "district") || strcmp(util_jstr(prow, "district"), code)) {
             json_decref(prow);
             snprintf(reason, rlen, "inReplyTo names no comment of district %s", code);
             return 1;
         }
-        parent = sget(prow, "id");
+        parent = util_jstr(prow, "id");
     } else if (strcmp(kind, tk) || strcmp(rid, tid)) {
         snprintf(reason, rlen, "inReplyTo and the comment's target differ");
         return 1;
@@ -1964,9 +1949,9 @@ int comment_from_district(db *d, const char *code, const char *district_actor,
                 db_bind_text(st, ":c", content);
                 db_bind_text(st, ":n", name);
                 db_bind_int(st, ":v", version);
-                db_bind_text(st, ":u", sget(lit, "updated") ? sget(lit, "updated") : "");
+                db_bind_text(st, ":u", util_jstr(lit, "updated") ? util_jstr(lit, "updated") : "");
                 db_bind_text(st, ":raw", raw);
-                db_bind_text(st, ":id", sget(row, "id"));
+                db_bind_text(st, ":id", util_jstr(row, "id"));
                 rc = db_exec_stmt(st) ? -1 : 1;
             }
             *status = INBOX_ACCEPTED;
@@ -1982,8 +1967,8 @@ int comment_from_district(db *d, const char *code, const char *district_actor,
                          .ap_id = oid,
                          .district = code,
                          .raw = raw,
-                         .created = sget(lit, "created"),
-                         .updated = sget(lit, "updated"),
+                         .created = util_jstr(lit, "created"),
+                         .updated = util_jstr(lit, "updated"),
                          .version = version};
         char id[40];
         if (insert_comment(d, &n, id))

@@ -1,5 +1,6 @@
 /* Events; see events.h. */
 #include "events.h"
+#include "util.h"
 #include "aggregate.h"
 #include "api.h"
 #include "as2.h"
@@ -22,64 +23,49 @@ static const fed_ctx *ectx;
 #define MAX_PLACE 200
 #define MAX_ADDRESS 500
 
-static const char *sget(const json_t *o, const char *k)
-{
-    const json_t *x = json_object_get(o, k);
-    return json_is_string(x) ? json_string_value(x) : NULL;
-}
-
-static bool same_host(const char *a, const char *b)
-{
-    const char *pa = a ? strstr(a, "://") : NULL, *pb = b ? strstr(b, "://") : NULL;
-    if (!pa || !pb)
-        return false;
-    size_t la = strcspn(pa + 3, "/?#"), lb = strcspn(pb + 3, "/?#");
-    return la == lb && strncasecmp(pa + 3, pb + 3, la) == 0;
-}
-
 /* ---- AS2 ------------------------------------------------------------------ */
 
 json_t *events_as2(const fed_ctx *ctx, const json_t *doc, bool with_context)
 {
-    const char *url = sget(doc, "url");
+    const char *url = util_jstr(doc, "url");
     if (!url)
         return NULL;
     json_t *o = json_object();
     if (with_context)
         json_object_set_new(o, "@context", as2_context());
     json_object_set_new(o, "id", json_string(url));
-    if (sget(doc, "deleted")) {
+    if (util_jstr(doc, "deleted")) {
         json_object_set_new(o, "type", json_string("Tombstone"));
         json_object_set_new(o, "formerType", json_string("Event"));
-        json_object_set_new(o, "deleted", json_string(sget(doc, "deleted")));
+        json_object_set_new(o, "deleted", json_string(util_jstr(doc, "deleted")));
     } else {
         const json_t *loc = json_object_get(doc, "location");
-        char *html = as2_html_paragraphs(sget(doc, "content") ? sget(doc, "content") : "");
+        char *html = as2_html_paragraphs(util_jstr(doc, "content") ? util_jstr(doc, "content") : "");
         json_object_set_new(o, "type", json_string("Event"));
-        json_object_set_new(o, "name", json_string(sget(doc, "name")));
-        json_object_set_new(o, "startTime", json_string(sget(doc, "start_time")));
-        json_object_set_new(o, "endTime", json_string(sget(doc, "end_time")));
+        json_object_set_new(o, "name", json_string(util_jstr(doc, "name")));
+        json_object_set_new(o, "startTime", json_string(util_jstr(doc, "start_time")));
+        json_object_set_new(o, "endTime", json_string(util_jstr(doc, "end_time")));
         json_t *place = json_pack("{s:s}", "type", "Place");
         json_object_set_new(place, "name",
-                            json_string(sget(loc, "name") ? sget(loc, "name") : ""));
+                            json_string(util_jstr(loc, "name") ? util_jstr(loc, "name") : ""));
         json_object_set_new(place, "address",
-                            json_string(sget(loc, "address") ? sget(loc, "address") : ""));
+                            json_string(util_jstr(loc, "address") ? util_jstr(loc, "address") : ""));
         json_object_set_new(o, "location", place);
         json_object_set_new(o, "content", json_string(html ? html : ""));
         json_object_set_new(o, "source",
                             json_pack("{s:s, s:s}", "content",
-                                      sget(doc, "content") ? sget(doc, "content") : "",
+                                      util_jstr(doc, "content") ? util_jstr(doc, "content") : "",
                                       "mediaType", "text/plain"));
         json_object_set_new(o, "url", json_string(url));
         json_object_set_new(o, "attributedTo", json_string(ctx->actor));
-        json_object_set_new(o, "published", json_string(sget(doc, "created")));
-        json_object_set_new(o, "updated", json_string(sget(doc, "updated")));
+        json_object_set_new(o, "published", json_string(util_jstr(doc, "created")));
+        json_object_set_new(o, "updated", json_string(util_jstr(doc, "updated")));
         json_object_set_new(o, "to", json_pack("[s]", AS2_PUBLIC));
         json_object_set_new(o, "cc", json_pack("[s]", ctx->followers));
         free(html);
     }
     json_object_set_new(o, "districtCode",
-                        json_string(sget(doc, "district") ? sget(doc, "district")
+                        json_string(util_jstr(doc, "district") ? util_jstr(doc, "district")
                                                           : ctx->cfg->district));
     json_object_set(o, "recordVersion", json_object_get(doc, "version"));
     return o;
@@ -171,26 +157,26 @@ static void ics_prop_time(buf *b, const char *name, const char *iso)
 void events_ics_vevent(buf *b, const json_t *doc)
 {
     const json_t *loc = json_object_get(doc, "location");
-    const char *ln = sget(loc, "name"), *la = sget(loc, "address");
+    const char *ln = util_jstr(loc, "name"), *la = util_jstr(loc, "address");
     ics_line(b, "BEGIN:VEVENT");
     /* The URL is the event's one global identifier. */
-    ics_prop_text(b, "UID", sget(doc, "home_url") ? sget(doc, "home_url") : sget(doc, "url"));
+    ics_prop_text(b, "UID", util_jstr(doc, "home_url") ? util_jstr(doc, "home_url") : util_jstr(doc, "url"));
     /* With METHOD, DTSTAMP is when this calendar was made (RFC 5545
      * 3.8.7.2); the event's own times are CREATED and LAST-MODIFIED. */
     char now[21];
     util_now_iso(now);
     ics_prop_time(b, "DTSTAMP", now);
-    ics_prop_time(b, "CREATED", sget(doc, "created"));
-    ics_prop_time(b, "LAST-MODIFIED", sget(doc, "updated"));
-    ics_prop_time(b, "DTSTART", sget(doc, "start_time"));
-    ics_prop_time(b, "DTEND", sget(doc, "end_time"));
+    ics_prop_time(b, "CREATED", util_jstr(doc, "created"));
+    ics_prop_time(b, "LAST-MODIFIED", util_jstr(doc, "updated"));
+    ics_prop_time(b, "DTSTART", util_jstr(doc, "start_time"));
+    ics_prop_time(b, "DTEND", util_jstr(doc, "end_time"));
     char seq[32];
     snprintf(seq, sizeof seq, "SEQUENCE:%lld",
              (long long)json_integer_value(json_object_get(doc, "version")));
     ics_line(b, seq);
-    ics_prop_text(b, "SUMMARY", sget(doc, "name"));
-    if (sget(doc, "content") && *sget(doc, "content"))
-        ics_prop_text(b, "DESCRIPTION", sget(doc, "content"));
+    ics_prop_text(b, "SUMMARY", util_jstr(doc, "name"));
+    if (util_jstr(doc, "content") && *util_jstr(doc, "content"))
+        ics_prop_text(b, "DESCRIPTION", util_jstr(doc, "content"));
     if ((ln && *ln) || (la && *la)) {
         buf l;
         buf_init(&l);
@@ -201,7 +187,7 @@ void events_ics_vevent(buf *b, const json_t *doc)
     /* URI values are not TEXT: no escaping. */
     buf u;
     buf_init(&u);
-    buf_printf(&u, "URL:%s", sget(doc, "home_url") ? sget(doc, "home_url") : sget(doc, "url"));
+    buf_printf(&u, "URL:%s", util_jstr(doc, "home_url") ? util_jstr(doc, "home_url") : util_jstr(doc, "url"));
     ics_line(b, u.p);
     buf_free(&u);
     ics_line(b, "END:VEVENT");
@@ -364,7 +350,7 @@ static void apply_fields(json_t *doc, const json_t *in, json_t *errors, bool cre
     } else if (create || json_is_null(v)) {
         json_object_set_new(doc, "location", json_pack("{s:s, s:s}", "name", "", "address", ""));
     }
-    const char *s = sget(doc, "start_time"), *e = sget(doc, "end_time");
+    const char *s = util_jstr(doc, "start_time"), *e = util_jstr(doc, "end_time");
     if (s && e && strcmp(e, s) < 0 && json_array_size(errors) == 0)
         add_error(errors, "end_time", "must not be before start_time");
 }
@@ -380,16 +366,16 @@ static int save(db *d, const json_t *doc, const char *op)
            "end_time=:e, updated=:u, deleted=:del, doc=:doc");
     int rc = -1;
     if (st && txt) {
-        db_bind_text(st, ":id", sget(doc, "id"));
+        db_bind_text(st, ":id", util_jstr(doc, "id"));
         db_bind_int(st, ":v", json_integer_value(json_object_get(doc, "version")));
-        db_bind_text(st, ":d", sget(doc, "district"));
-        db_bind_text(st, ":home", sget(doc, "home_url"));
-        db_bind_text(st, ":name", sget(doc, "name") ? sget(doc, "name") : "");
-        db_bind_text(st, ":s", sget(doc, "start_time") ? sget(doc, "start_time") : "");
-        db_bind_text(st, ":e", sget(doc, "end_time") ? sget(doc, "end_time") : "");
-        db_bind_text(st, ":c", sget(doc, "created"));
-        db_bind_text(st, ":u", sget(doc, "updated"));
-        db_bind_text(st, ":del", sget(doc, "deleted"));
+        db_bind_text(st, ":d", util_jstr(doc, "district"));
+        db_bind_text(st, ":home", util_jstr(doc, "home_url"));
+        db_bind_text(st, ":name", util_jstr(doc, "name") ? util_jstr(doc, "name") : "");
+        db_bind_text(st, ":s", util_jstr(doc, "start_time") ? util_jstr(doc, "start_time") : "");
+        db_bind_text(st, ":e", util_jstr(doc, "end_time") ? util_jstr(doc, "end_time") : "");
+        db_bind_text(st, ":c", util_jstr(doc, "created"));
+        db_bind_text(st, ":u", util_jstr(doc, "updated"));
+        db_bind_text(st, ":del", util_jstr(doc, "deleted"));
         db_bind_text(st, ":doc", txt);
         rc = db_exec_stmt(st);
     } else if (st) {
@@ -412,17 +398,17 @@ static int save(db *d, const json_t *doc, const char *op)
 static int events_ingest(db *d, const char *actor, const json_t *act, const char *raw,
                          int *status, char *reason, size_t rlen)
 {
-    const char *type = sget(act, "type");
+    const char *type = util_jstr(act, "type");
     if (!type || !ectx || strcmp(ectx->cfg->role, "state"))
         return 0;
     bool del = !strcmp(type, "Delete");
     if (strcmp(type, "Create") && strcmp(type, "Update") && !del)
         return 0;
     const json_t *obj = json_object_get(act, "object");
-    const char *ot = sget(obj, "type");
+    const char *ot = util_jstr(obj, "type");
     if (!ot || !(!strcmp(ot, "Event") ||
-                 (del && !strcmp(ot, "Tombstone") && sget(obj, "formerType") &&
-                  !strcmp(sget(obj, "formerType"), "Event"))))
+                 (del && !strcmp(ot, "Tombstone") && util_jstr(obj, "formerType") &&
+                  !strcmp(util_jstr(obj, "formerType"), "Event"))))
         return 0;
     *status = INBOX_FORBIDDEN;
     sqlite3_stmt *st = db_stmt(d, "SELECT code FROM districts WHERE actor_id=:a");
@@ -441,10 +427,10 @@ static int events_ingest(db *d, const char *actor, const json_t *act, const char
         snprintf(reason, rlen, "a district's activity must carry an eddsa-jcs-2022 proof");
         return 1;
     }
-    const char *oid = sget(obj, "id");
-    const char *claimed = sget(obj, "districtCode");
-    if (!oid || !same_host(oid, actor) || (claimed && strcmp(claimed, code)) ||
-        (!del && sget(obj, "attributedTo") && strcmp(sget(obj, "attributedTo"), actor))) {
+    const char *oid = util_jstr(obj, "id");
+    const char *claimed = util_jstr(obj, "districtCode");
+    if (!oid || !util_same_host(oid, actor) || (claimed && strcmp(claimed, code)) ||
+        (!del && util_jstr(obj, "attributedTo") && strcmp(util_jstr(obj, "attributedTo"), actor))) {
         snprintf(reason, rlen, "the event is not on the district %s's host or claims another "
                  "district", code);
         return 1;
@@ -459,13 +445,13 @@ static int events_ingest(db *d, const char *actor, const json_t *act, const char
     const json_t *vv = json_object_get(obj, "recordVersion");
     long long v = json_is_integer(vv) ? json_integer_value(vv) : 0;
     json_t *have = events_get(d, id);
-    if (have && strcmp(sget(have, "district") ? sget(have, "district") : "", code)) {
+    if (have && strcmp(util_jstr(have, "district") ? util_jstr(have, "district") : "", code)) {
         json_decref(have);
         snprintf(reason, rlen, "the event id is held by another district");
         return 1;
     }
     long long hv = have ? json_integer_value(json_object_get(have, "version")) : 0;
-    if (have && (sget(have, "deleted") || v <= hv)) {
+    if (have && (util_jstr(have, "deleted") || v <= hv)) {
         json_decref(have);
         *status = INBOX_IGNORED;
         snprintf(reason, rlen, "ignored: event not newer");
@@ -478,8 +464,8 @@ static int events_ingest(db *d, const char *actor, const json_t *act, const char
         doc = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "id", id, "type", "event",
                         "version", (json_int_t)(v > hv ? v : hv + 1), "district", code, "url",
                         oid, "home_url", oid, "created",
-                        have && sget(have, "created") ? sget(have, "created") : now, "updated",
-                        now, "deleted", sget(obj, "deleted") ? sget(obj, "deleted") : now);
+                        have && util_jstr(have, "created") ? util_jstr(have, "created") : now, "updated",
+                        now, "deleted", util_jstr(obj, "deleted") ? util_jstr(obj, "deleted") : now);
     } else {
         const json_t *loc = json_object_get(obj, "location");
         const json_t *src = json_object_get(obj, "source");
@@ -487,16 +473,16 @@ static int events_ingest(db *d, const char *actor, const json_t *act, const char
                                json_object_get(obj, "name"), "start_time",
                                json_object_get(obj, "startTime"), "end_time",
                                json_object_get(obj, "endTime"), "location", "name",
-                               sget(loc, "name") ? sget(loc, "name") : "", "address",
-                               sget(loc, "address") ? sget(loc, "address") : "", "content",
-                               sget(src, "content") ? sget(src, "content") : "");
+                               util_jstr(loc, "name") ? util_jstr(loc, "name") : "", "address",
+                               util_jstr(loc, "address") ? util_jstr(loc, "address") : "", "content",
+                               util_jstr(src, "content") ? util_jstr(src, "content") : "");
         json_t *errors = json_array();
         doc = json_object();
         apply_fields(doc, in, errors, true);
         json_decref(in);
         if (json_array_size(errors)) {
             const json_t *e0 = json_array_get(errors, 0);
-            snprintf(reason, rlen, "invalid event: %s %s", sget(e0, "field"), sget(e0, "detail"));
+            snprintf(reason, rlen, "invalid event: %s %s", util_jstr(e0, "field"), util_jstr(e0, "detail"));
             json_decref(errors);
             json_decref(doc);
             json_decref(have);
@@ -507,13 +493,13 @@ static int events_ingest(db *d, const char *actor, const json_t *act, const char
         json_object_set_new(doc, "type", json_string("event"));
         json_object_set_new(doc, "version", json_integer(v > 0 ? v : hv + 1));
         json_object_set_new(doc, "district", json_string(code));
-        json_object_set_new(doc, "url", json_string(sget(obj, "url") ? sget(obj, "url") : oid));
+        json_object_set_new(doc, "url", json_string(util_jstr(obj, "url") ? util_jstr(obj, "url") : oid));
         json_object_set_new(doc, "home_url", json_string(oid));
-        json_object_set_new(doc, "created", json_string(sget(obj, "published")
-                                                            ? sget(obj, "published")
+        json_object_set_new(doc, "created", json_string(util_jstr(obj, "published")
+                                                            ? util_jstr(obj, "published")
                                                             : now));
         json_object_set_new(doc, "updated",
-                            json_string(sget(obj, "updated") ? sget(obj, "updated") : now));
+                            json_string(util_jstr(obj, "updated") ? util_jstr(obj, "updated") : now));
         json_object_set_new(doc, "deleted", json_null());
     }
     json_decref(have);
@@ -633,7 +619,7 @@ static void h_get(http_req *req, http_resp *resp)
         return;
     }
     set_etag(resp, json_integer_value(json_object_get(doc, "version")));
-    http_json(resp, sget(doc, "deleted") ? 410 : 200, doc);
+    http_json(resp, util_jstr(doc, "deleted") ? 410 : 200, doc);
 }
 
 static void h_create(http_req *req, http_resp *resp)
@@ -701,9 +687,9 @@ static json_t *load_for_write(http_req *req, http_resp *resp)
         http_problem(resp, 404, "not-found", "Not found", "No such event.", NULL, NULL);
         return NULL;
     }
-    if (sget(doc, "deleted")) {
+    if (util_jstr(doc, "deleted")) {
         http_problem(resp, 410, "gone", "Deleted", "This event was deleted.", NULL, NULL);
-    } else if (strcmp(sget(doc, "district") ? sget(doc, "district") : "", req->cfg->district)) {
+    } else if (strcmp(util_jstr(doc, "district") ? util_jstr(doc, "district") : "", req->cfg->district)) {
         http_problem(resp, 409, "not-local", "Not this node's event",
                      "Events are changed only on the node that published them.", NULL, NULL);
     } else if (im > 0 && im != json_integer_value(json_object_get(doc, "version"))) {
@@ -840,14 +826,14 @@ static void h_event(http_req *req, http_resp *resp)
     snprintf(id, sizeof id, "%.*s", (int)(ics ? n - 4 : n), p);
     json_t *doc = events_get(req->db, id);
     if (ics) {
-        if (!doc || sget(doc, "deleted")) {
+        if (!doc || util_jstr(doc, "deleted")) {
             http_problem(resp, doc ? 410 : 404, doc ? "gone" : "not-found", "No such event", NULL,
                          NULL, NULL);
         } else {
             json_t *docs = json_pack("[O]", doc);
             char fn[80];
             snprintf(fn, sizeof fn, "%s.ics", id);
-            ics_answer(resp, events_ics_calendar(docs, sget(doc, "name")), fn);
+            ics_answer(resp, events_ics_calendar(docs, util_jstr(doc, "name")), fn);
             json_decref(docs);
         }
         json_decref(doc);
@@ -860,7 +846,7 @@ static void h_event(http_req *req, http_resp *resp)
             return;
         }
         json_t *o = NULL;
-        if (ectx && strcmp(sget(doc, "district") ? sget(doc, "district") : "",
+        if (ectx && strcmp(util_jstr(doc, "district") ? util_jstr(doc, "district") : "",
                            ectx->cfg->district)) {
             /* A district's event on the state: the object as the district
              * signed it. */
@@ -879,7 +865,7 @@ static void h_event(http_req *req, http_resp *resp)
         }
         if (!o && ectx)
             o = events_as2(ectx, doc, true);
-        http_json(resp, sget(doc, "deleted") ? 410 : 200, o);
+        http_json(resp, util_jstr(doc, "deleted") ? 410 : 200, o);
         resp->ctype = "application/activity+json; charset=utf-8";
         json_decref(doc);
         return;

@@ -1,5 +1,6 @@
 /* Open data at /opendata/; see opendata.h. */
 #include "opendata.h"
+#include "util.h"
 #include "district.h"
 #include "jcs.h"
 #include "log.h"
@@ -181,12 +182,6 @@ static const char *col_text(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     return t ? (const char *)t : "";
-}
-
-static const char *sget(const json_t *o, const char *k)
-{
-    const json_t *x = json_object_get(o, k);
-    return json_is_string(x) ? json_string_value(x) : NULL;
 }
 
 static void html(buf *b, const char *s)
@@ -487,10 +482,10 @@ static void csv_row(buf *b, const column *cols, const json_t *row, const char *c
  * person's name dropped from an organisation's contact. */
 static void publish_form(json_t *doc, const char *code)
 {
-    if (!sget(doc, "district"))
+    if (!util_jstr(doc, "district"))
         json_object_set_new(doc, "district", json_string(code));
-    if (!sget(doc, "home_url") && sget(doc, "url"))
-        json_object_set_new(doc, "home_url", json_string(sget(doc, "url")));
+    if (!util_jstr(doc, "home_url") && util_jstr(doc, "url"))
+        json_object_set_new(doc, "home_url", json_string(util_jstr(doc, "url")));
     json_t *contact = json_object_get(doc, "contact");
     if (json_is_object(contact))
         json_object_del(contact, "person");
@@ -501,14 +496,14 @@ static json_t *indicator_row(const json_t *m, const char *code, size_t no, const
                              const json_t *val)
 {
     json_t *r = json_object();
-    json_object_set_new(r, "measure", json_string(sget(m, "id") ? sget(m, "id") : ""));
-    json_object_set_new(r, "measure_title", json_string(sget(m, "title") ? sget(m, "title") : ""));
-    json_object_set_new(r, "measure_url", json_string(sget(m, "url") ? sget(m, "url") : ""));
+    json_object_set_new(r, "measure", json_string(util_jstr(m, "id") ? util_jstr(m, "id") : ""));
+    json_object_set_new(r, "measure_title", json_string(util_jstr(m, "title") ? util_jstr(m, "title") : ""));
+    json_object_set_new(r, "measure_url", json_string(util_jstr(m, "url") ? util_jstr(m, "url") : ""));
     json_object_set_new(r, "district", json_string(code));
     json_object_set_new(r, "district_name", json_string(district_name(code)));
     json_object_set_new(r, "indicator_no", json_integer((json_int_t)no));
-    json_object_set_new(r, "indicator", json_string(sget(ind, "name") ? sget(ind, "name") : ""));
-    json_object_set_new(r, "unit", json_string(sget(ind, "unit") ? sget(ind, "unit") : ""));
+    json_object_set_new(r, "indicator", json_string(util_jstr(ind, "name") ? util_jstr(ind, "name") : ""));
+    json_object_set_new(r, "unit", json_string(util_jstr(ind, "unit") ? util_jstr(ind, "unit") : ""));
     const json_t *x = json_object_get(ind, "baseline");
     json_object_set_new(r, "baseline", json_is_number(x) ? json_copy((json_t *)x) : json_null());
     x = json_object_get(ind, "target");

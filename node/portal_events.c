@@ -1,21 +1,16 @@
 /* Portal pages of events: /events (upcoming and recent) and /events/ID for
  * browsers; ActivityStreams and iCalendar are in events.c. */
 #include "events.h"
+#include "util.h"
 #include "portal_internal.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const char *sget(const json_t *o, const char *k)
-{
-    const json_t *x = json_object_get(o, k);
-    return json_is_string(x) ? json_string_value(x) : NULL;
-}
-
 /* "01.12.2026, 09:00 UTC – 17:00 UTC" (end date only when it differs). */
 static void when(pctx *c, const json_t *e)
 {
-    const char *s = sget(e, "start_time"), *t = sget(e, "end_time");
+    const char *s = util_jstr(e, "start_time"), *t = util_jstr(e, "end_time");
     pt_out(c, "<time datetime=\"");
     pt_esc(c, s);
     pt_out(c, "\">");
@@ -33,7 +28,7 @@ static void when(pctx *c, const json_t *e)
 static void place(pctx *c, const json_t *e)
 {
     const json_t *loc = json_object_get(e, "location");
-    const char *n = sget(loc, "name"), *a = sget(loc, "address");
+    const char *n = util_jstr(loc, "name"), *a = util_jstr(loc, "address");
     if ((!n || !*n) && (!a || !*a))
         return;
     pt_data(c, n && *n ? n : "");
@@ -56,22 +51,22 @@ static void event_list(pctx *c, const json_t *items)
     json_array_foreach(items, i, e)
     {
         pt_out(c, "<li class=\"card\"><h3><a href=\"");
-        pt_hreff(c, "/events/%s", sget(e, "id"));
+        pt_hreff(c, "/events/%s", util_jstr(e, "id"));
         pt_out(c, "\">");
-        pt_data(c, sget(e, "name"));
+        pt_data(c, util_jstr(e, "name"));
         pt_out(c, "</a></h3><p>");
         when(c, e);
         pt_out(c, "</p>");
         const json_t *loc = json_object_get(e, "location");
-        if ((sget(loc, "name") && *sget(loc, "name")) ||
-            (sget(loc, "address") && *sget(loc, "address"))) {
+        if ((util_jstr(loc, "name") && *util_jstr(loc, "name")) ||
+            (util_jstr(loc, "address") && *util_jstr(loc, "address"))) {
             pt_out(c, "<p>");
             place(c, e);
             pt_out(c, "</p>");
         }
-        if (c->state && sget(e, "district")) {
+        if (c->state && util_jstr(e, "district")) {
             pt_out(c, "<p>");
-            pt_esc(c, pt_district_label(sget(e, "district")));
+            pt_esc(c, pt_district_label(util_jstr(e, "district")));
             pt_out(c, "</p>");
         }
         pt_out(c, "</li>\n");
@@ -117,49 +112,49 @@ void portal_event_page(http_req *req, http_resp *resp, const json_t *doc)
         pt_pc_free(&c);
         return;
     }
-    if (sget(doc, "deleted")) {
+    if (util_jstr(doc, "deleted")) {
         pt_page_error(&c, 410, pt_msg(&c, "events.gone"), pt_msg(&c, "events.gone.text"));
         resp->status = 410;
         pt_pc_free(&c);
         return;
     }
-    page_meta m = {.title = sget(doc, "name"), .nav = "events", .og_type = "article"};
+    page_meta m = {.title = util_jstr(doc, "name"), .nav = "events", .og_type = "article"};
     pt_page_begin(&c, &m);
     pt_out(&c, "<article><h1>");
-    pt_data(&c, sget(doc, "name"));
+    pt_data(&c, util_jstr(doc, "name"));
     pt_out(&c, "</h1>\n<dl class=\"facts\"><dt>");
     pt_esc(&c, pt_msg(&c, "events.when"));
     pt_out(&c, "</dt><dd>");
     when(&c, doc);
     pt_out(&c, "</dd>");
     const json_t *loc = json_object_get(doc, "location");
-    if ((sget(loc, "name") && *sget(loc, "name")) ||
-        (sget(loc, "address") && *sget(loc, "address"))) {
+    if ((util_jstr(loc, "name") && *util_jstr(loc, "name")) ||
+        (util_jstr(loc, "address") && *util_jstr(loc, "address"))) {
         pt_out(&c, "<dt>");
         pt_esc(&c, pt_msg(&c, "events.where"));
         pt_out(&c, "</dt><dd>");
         place(&c, doc);
         pt_out(&c, "</dd>");
     }
-    if (sget(doc, "district")) {
+    if (util_jstr(doc, "district")) {
         pt_out(&c, "<dt>");
         pt_esc(&c, pt_msg(&c, "events.by"));
         pt_out(&c, "</dt><dd>");
-        pt_esc(&c, pt_district_label(sget(doc, "district")));
+        pt_esc(&c, pt_district_label(util_jstr(doc, "district")));
         pt_out(&c, "</dd>");
     }
     pt_out(&c, "</dl>\n");
-    if (sget(doc, "content") && *sget(doc, "content"))
-        pt_data_paragraphs(&c, sget(doc, "content"));
+    if (util_jstr(doc, "content") && *util_jstr(doc, "content"))
+        pt_data_paragraphs(&c, util_jstr(doc, "content"));
     pt_out(&c, "<p><a href=\"/events/");
-    pt_esc(&c, sget(doc, "id"));
+    pt_esc(&c, util_jstr(doc, "id"));
     pt_out(&c, ".ics\">");
     pt_esc(&c, pt_msg(&c, "events.ics.one"));
     pt_out(&c, "</a>");
-    if (sget(doc, "home_url") && sget(doc, "url") && strcmp(sget(doc, "home_url"), "") &&
-        strstr(sget(doc, "home_url"), c.host) == NULL) {
+    if (util_jstr(doc, "home_url") && util_jstr(doc, "url") && strcmp(util_jstr(doc, "home_url"), "") &&
+        strstr(util_jstr(doc, "home_url"), c.host) == NULL) {
         pt_out(&c, " · <a href=\"");
-        pt_esc(&c, sget(doc, "home_url"));
+        pt_esc(&c, util_jstr(doc, "home_url"));
         pt_out(&c, "\">");
         pt_esc(&c, pt_msg(&c, "events.home"));
         pt_out(&c, "</a>");

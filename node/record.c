@@ -1,5 +1,6 @@
 /* Public records; see record.h. */
 #include "record.h"
+#include "util.h"
 #include "log.h"
 #include "pagecache.h"
 #include "taxonomy.h"
@@ -614,12 +615,6 @@ static json_t *render(rec_kind kind, const char *id, const char *parent, long lo
     return doc;
 }
 
-static const char *sget(const json_t *o, const char *k)
-{
-    const json_t *x = json_object_get(o, k);
-    return json_is_string(x) ? json_string_value(x) : NULL;
-}
-
 static void add_terms(buf *b, const json_t *arr, const char *prefix)
 {
     size_t i;
@@ -642,12 +637,12 @@ static int index_record(db *d, rec_kind kind, long long seq, const json_t *doc)
     add_terms(&terms, json_object_get(doc, "themes"), "");
     add_terms(&terms, json_object_get(doc, "languages"), "lang:");
     add_terms(&terms, json_object_get(doc, "partner_organisations"), "org:");
-    if (sget(doc, "lead_organisation"))
-        buf_printf(&terms, "org:%s\n", sget(doc, "lead_organisation"));
+    if (util_jstr(doc, "lead_organisation"))
+        buf_printf(&terms, "org:%s\n", util_jstr(doc, "lead_organisation"));
     if (kind == REC_ORGANISATION)
-        buf_printf(&terms, "kind:%s\n", sget(doc, "kind"));
+        buf_printf(&terms, "kind:%s\n", util_jstr(doc, "kind"));
     /* Replicated records name their district; local ones are this node's. */
-    const char *dist = sget(doc, "district") ? sget(doc, "district") : own_district;
+    const char *dist = util_jstr(doc, "district") ? util_jstr(doc, "district") : own_district;
     if (dist[0])
         buf_printf(&terms, "district:%s\n", dist);
     int rc = 0;
@@ -670,15 +665,15 @@ static int index_record(db *d, rec_kind kind, long long seq, const json_t *doc)
 
     buf body;
     buf_init(&body);
-    buf_printf(&body, "%s\n%s\n", sget(doc, "description") ? sget(doc, "description") : "",
-               sget(doc, "text") ? sget(doc, "text") : "");
+    buf_printf(&body, "%s\n%s\n", util_jstr(doc, "description") ? util_jstr(doc, "description") : "",
+               util_jstr(doc, "text") ? util_jstr(doc, "text") : "");
     const json_t *tg = json_object_get(doc, "target_groups");
     size_t i;
     const json_t *e;
     json_array_foreach(tg, i, e) buf_printf(&body, "%s\n", json_string_value(e));
     const json_t *inds = json_object_get(doc, "indicators");
-    json_array_foreach(inds, i, e) buf_printf(&body, "%s\n", sget(e, "name"));
-    const char *title = kind == REC_ORGANISATION ? sget(doc, "name") : sget(doc, "title");
+    json_array_foreach(inds, i, e) buf_printf(&body, "%s\n", util_jstr(e, "name"));
+    const char *title = kind == REC_ORGANISATION ? util_jstr(doc, "name") : util_jstr(doc, "title");
     st = db_stmt(d, "INSERT OR REPLACE INTO record_fts(rowid, title, body) "
                     "VALUES(:seq, :title, :body)");
     if (!st || body.oom) {
@@ -791,26 +786,26 @@ static int store_row(db *d, rec_kind kind, long long *seq, const char *id, const
     db_bind_text(st, ":id", id);
     if (*seq == 0) {
         db_bind_text(st, ":kind", kind_names[kind]);
-        db_bind_text(st, ":created", sget(doc, "created"));
+        db_bind_text(st, ":created", util_jstr(doc, "created"));
         db_bind_text(st, ":parent", parent);
         db_bind_text(st, ":district",
-                     sget(doc, "district") ? sget(doc, "district")
+                     util_jstr(doc, "district") ? util_jstr(doc, "district")
                      : own_district[0]     ? own_district
                                            : NULL);
     }
     db_bind_int(st, ":version", json_integer_value(json_object_get(doc, "version")));
-    db_bind_text(st, ":updated", sget(doc, "updated"));
-    const char *title = kind == REC_ORGANISATION ? sget(doc, "name") : sget(doc, "title");
+    db_bind_text(st, ":updated", util_jstr(doc, "updated"));
+    const char *title = kind == REC_ORGANISATION ? util_jstr(doc, "name") : util_jstr(doc, "title");
     db_bind_text(st, ":title", title ? title : "");
-    db_bind_text(st, ":status", sget(doc, "status"));
+    db_bind_text(st, ":status", util_jstr(doc, "status"));
     const json_t *p = json_object_get(doc, "progress");
     if (json_is_integer(p))
         db_bind_int(st, ":progress", json_integer_value(p));
     else
         db_bind_text(st, ":progress", NULL);
-    db_bind_text(st, ":start", kind == REC_PROGRESS ? sget(doc, "date") : sget(doc, "start_date"));
-    db_bind_text(st, ":end", sget(doc, "end_date"));
-    db_bind_text(st, ":okind", kind == REC_ORGANISATION ? sget(doc, "kind") : NULL);
+    db_bind_text(st, ":start", kind == REC_PROGRESS ? util_jstr(doc, "date") : util_jstr(doc, "start_date"));
+    db_bind_text(st, ":end", util_jstr(doc, "end_date"));
+    db_bind_text(st, ":okind", kind == REC_ORGANISATION ? util_jstr(doc, "kind") : NULL);
     db_bind_text(st, ":doc", txt);
     if (db_exec_stmt(st))
         goto out;
@@ -938,7 +933,7 @@ rec_status record_update(db *d, rec_kind kind, const char *id, long long if_vers
         rs = REC_GONE;
         goto out;
     }
-    if (sget(old, "home_url")) {
+    if (util_jstr(old, "home_url")) {
         rs = REC_FOREIGN;
         goto out;
     }
@@ -975,7 +970,7 @@ rec_status record_update(db *d, rec_kind kind, const char *id, long long if_vers
     }
     char now[21];
     util_now_iso(now);
-    doc = render(kind, id, parent[0] ? parent : NULL, version + 1, sget(old, "created"), now,
+    doc = render(kind, id, parent[0] ? parent : NULL, version + 1, util_jstr(old, "created"), now,
                  fields);
     int werr = store_row(d, kind, &seq, id, NULL, doc) || index_record(d, kind, seq, doc) ||
                write_history(d, id, version + 1, now, actor, "update", changes) ||
@@ -1016,7 +1011,7 @@ static rec_status delete_in_tx(db *d, rec_kind kind, const char *id, long long i
         rs = REC_GONE;
         goto out;
     }
-    if (sget(old, "home_url")) {
+    if (util_jstr(old, "home_url")) {
         rs = REC_FOREIGN;
         goto out;
     }
@@ -1032,9 +1027,9 @@ static rec_status delete_in_tx(db *d, rec_kind kind, const char *id, long long i
     /* The tombstone keeps identity and version so followers can order it. */
     tomb = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "id", id, "type", kind_names[kind],
                      "url", url, "version", (json_int_t)(version + 1), "created",
-                     sget(old, "created"), "updated", now, "deleted", now);
-    if (sget(old, "measure"))
-        json_object_set_new(tomb, "measure", json_string(sget(old, "measure")));
+                     util_jstr(old, "created"), "updated", now, "deleted", now);
+    if (util_jstr(old, "measure"))
+        json_object_set_new(tomb, "measure", json_string(util_jstr(old, "measure")));
     char *txt = json_dumps(tomb, JSON_COMPACT);
     sqlite3_stmt *st = db_stmt(d, "UPDATE records SET version=:v, updated=:now, deleted=:now, "
                                   "doc=:doc WHERE id=:id");
@@ -1416,14 +1411,14 @@ rec_status record_replicate(db *d, const json_t *rec, const char *district,
                             const char *activity_id, const char *activity, const char **why)
 {
     bool known;
-    rec_kind kind = kind_from_name(sget(rec, "type"), &known);
-    const char *id = sget(rec, "id"), *home = sget(rec, "url");
+    rec_kind kind = kind_from_name(util_jstr(rec, "type"), &known);
+    const char *id = util_jstr(rec, "id"), *home = util_jstr(rec, "url");
     const json_t *ver = json_object_get(rec, "version");
-    bool deleted = sget(rec, "deleted") != NULL;
+    bool deleted = util_jstr(rec, "deleted") != NULL;
     *why = NULL;
     if (!known || !plain_id(id, kind) || !home || !json_is_integer(ver) ||
-        json_integer_value(ver) < 1 || !sget(rec, "created") || !sget(rec, "updated") ||
-        (kind == REC_PROGRESS && !plain_id(sget(rec, "measure"), REC_MEASURE))) {
+        json_integer_value(ver) < 1 || !util_jstr(rec, "created") || !util_jstr(rec, "updated") ||
+        (kind == REC_PROGRESS && !plain_id(util_jstr(rec, "measure"), REC_MEASURE))) {
         *why = "malformed record: needs type, id, url, version, created and updated";
         return REC_INVALID;
     }
@@ -1452,7 +1447,7 @@ rec_status record_replicate(db *d, const json_t *rec, const char *district,
     if (have == REC_ERROR)
         goto out;
     if (have == REC_OK) {
-        const char *owner = sget(old, "district");
+        const char *owner = util_jstr(old, "district");
         if (!owner || strcmp(owner, district)) {
             *why = "this record id belongs to another district";
             rs = REC_INVALID;
@@ -1473,15 +1468,15 @@ rec_status record_replicate(db *d, const json_t *rec, const char *district,
     }
     char now[21];
     util_now_iso(now);
-    const char *parent_id = kind == REC_PROGRESS ? sget(rec, "measure") : NULL;
+    const char *parent_id = kind == REC_PROGRESS ? util_jstr(rec, "measure") : NULL;
     if (deleted) {
         doc = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "id", id, "type", kind_names[kind],
-                        "version", (json_int_t)version, "created", sget(rec, "created"), "updated",
-                        sget(rec, "updated"), "deleted", sget(rec, "deleted"));
+                        "version", (json_int_t)version, "created", util_jstr(rec, "created"), "updated",
+                        util_jstr(rec, "updated"), "deleted", util_jstr(rec, "deleted"));
         if (parent_id)
             json_object_set_new(doc, "measure", json_string(parent_id));
     } else {
-        doc = render(kind, id, parent_id, version, sget(rec, "created"), sget(rec, "updated"),
+        doc = render(kind, id, parent_id, version, util_jstr(rec, "created"), util_jstr(rec, "updated"),
                      fields);
     }
     char url[700];
@@ -1502,7 +1497,7 @@ rec_status record_replicate(db *d, const json_t *rec, const char *district,
             sqlite3_stmt *st = db_stmt(d, "UPDATE records SET deleted=:del WHERE seq=:seq");
             werr = !st;
             if (st) {
-                db_bind_text(st, ":del", sget(rec, "deleted"));
+                db_bind_text(st, ":del", util_jstr(rec, "deleted"));
                 db_bind_int(st, ":seq", seq);
                 werr = db_exec_stmt(st);
             }

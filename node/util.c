@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -334,4 +335,19 @@ char *xstrdup(const char *s)
     if (!p)
         abort();
     return p;
+}
+
+const char *util_jstr(const json_t *o, const char *k)
+{
+    const json_t *x = json_object_get(o, k);
+    return json_is_string(x) ? json_string_value(x) : NULL;
+}
+
+bool util_same_host(const char *a, const char *b)
+{
+    const char *pa = a ? strstr(a, "://") : NULL, *pb = b ? strstr(b, "://") : NULL;
+    if (!pa || !pb)
+        return false;
+    size_t la = strcspn(pa + 3, "/?#"), lb = strcspn(pb + 3, "/?#");
+    return la == lb && strncasecmp(pa + 3, pb + 3, la) == 0;
 }

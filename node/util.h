@@ -3,6 +3,7 @@
 #ifndef DINET_UTIL_H
 #define DINET_UTIL_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -58,5 +59,12 @@ int util_mkdirs(const char *path, int mode);
 /* Duplicates s, aborting the process on allocation failure (used only for
  * small, bounded strings where there is no sensible recovery). */
 char *xstrdup(const char *s);
+
+/* The string member k of object o, or NULL (not an object, no such member,
+ * not a string). */
+const char *util_jstr(const json_t *o, const char *k);
+/* Whether two absolute URLs have the same authority (host and port,
+ * compared case-insensitively); false when either is not absolute. */
+bool util_same_host(const char *a, const char *b);
 
 #endif

@@ -20,12 +20,6 @@
 #define DINET_VERSION "0"
 #endif
 
-static const char *sget(const json_t *o, const char *k)
-{
-    const json_t *x = json_object_get(o, k);
-    return json_is_string(x) ? json_string_value(x) : NULL;
-}
-
 const json_t *verify_signed_part(const json_t *doc)
 {
     if (!json_is_object(doc))
@@ -55,7 +49,7 @@ static const json_t *our_proof(const json_t *act)
     const json_t *e;
     json_array_foreach(p, i, e)
     {
-        const char *cs = sget(e, "cryptosuite");
+        const char *cs = util_jstr(e, "cryptosuite");
         if (cs && !strcmp(cs, PROOF_CRYPTOSUITE))
             return e;
     }
@@ -133,7 +127,7 @@ static int verify_impl(db *d, const json_t *doc, const unsigned char *key, const
         return VERIFY_INVALID;
     }
     snprintf(out->key_id, sizeof out->key_id, "%s", vm);
-    const char *purpose = sget(our_proof(act), "proofPurpose");
+    const char *purpose = util_jstr(our_proof(act), "proofPurpose");
     if (purpose && strcmp(purpose, "assertionMethod")) {
         set_reason(out, "the proof's purpose is '%s', not assertionMethod%s", purpose, "");
         return VERIFY_INVALID;
@@ -188,8 +182,8 @@ static int verify_impl(db *d, const json_t *doc, const unsigned char *key, const
 
     /* What the document claims must agree with who signed it. */
     const json_t *obj = json_object_get(act, "object");
-    const char *claimed = sget(obj, "districtCode");
-    const char *rec_district = sget(json_object_get(obj, "record"), "district");
+    const char *claimed = util_jstr(obj, "districtCode");
+    const char *rec_district = util_jstr(json_object_get(obj, "record"), "district");
     const char *signer = found ? p.code : expect_code;
     const char *signer_actor = found ? p.actor : expect_actor;
     if (signer && claimed && strcmp(claimed, signer)) {
@@ -209,23 +203,23 @@ static int verify_impl(db *d, const json_t *doc, const unsigned char *key, const
                    claimed, rec_district);
         return VERIFY_INVALID;
     }
-    if (signer_actor && *signer_actor && sget(act, "actor") &&
-        strcmp(sget(act, "actor"), signer_actor)) {
+    if (signer_actor && *signer_actor && util_jstr(act, "actor") &&
+        strcmp(util_jstr(act, "actor"), signer_actor)) {
         set_reason(out, "the activity's actor %s is not the signing district's actor %s",
-                   sget(act, "actor"), signer_actor);
+                   util_jstr(act, "actor"), signer_actor);
         return VERIFY_INVALID;
     }
     if (act != doc) {
         /* A provenance document: its own statements are not signed, so
          * they must match the signed activity. */
-        const char *rid = sget(doc, "record_id");
-        const char *signed_rid = sget(json_object_get(obj, "record"), "id");
+        const char *rid = util_jstr(doc, "record_id");
+        const char *signed_rid = util_jstr(json_object_get(obj, "record"), "id");
         if (rid && (!signed_rid || strcmp(rid, signed_rid))) {
             set_reason(out, "the provenance is for record %s, but the signed activity is about %s",
                        rid, signed_rid);
             return VERIFY_INVALID;
         }
-        const char *pd = sget(doc, "district");
+        const char *pd = util_jstr(doc, "district");
         if (pd && signer && strcmp(pd, signer)) {
             set_reason(out, "the provenance names district %s, but the activity is from %s", pd,
                        signer);
