@@ -83,47 +83,6 @@ static const char *const CODE[ND] = {"15003", "15085", "15088"};
 static const char *const XCODE = "15089";
 static char fp_rsa[ND][128], fp_ed[ND][128];
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Polls fn every 100 ms until it returns true or `seconds` (× SLOW) pass. */
-static bool eventually(bool (*fn)(void *), void *arg, double seconds)
-{
-    double end = mono() + seconds * SLOW;
-    for (;;) {
-        if (fn(arg))
-            return true;
-        if (mono() > end)
-            return false;
-        usleep(100000);
-    }
-}
-
-static json_t *get_json(tl_node *n, const char *path, const char *token, long *status)
-{
-    tl_resp r;
-    int rc = tl_api(&r, n, "GET", path, token, NULL, NULL);
-    if (status)
-        *status = rc ? -1 : r.status;
-    json_t *j = json_incref(r.json);
-    tl_resp_free(&r);
-    return j;
-}
-
-static const char *jstr(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-static long long jint(const json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
-}
-
 /* ---- writing records on a district (thread-safe: no CHECKs) -------------- */
 
 typedef struct rec {
@@ -137,8 +96,8 @@ static long api_create(tl_node *n, const char *path, const char *body, rec *r)
     tl_resp resp;
     long st = tl_api(&resp, n, "POST", path, n->token[TL_EDITOR], body, NULL) ? -1 : resp.status;
     if (st == 201 && r) {
-        snprintf(r->id, sizeof r->id, "%s", jstr(resp.json, "id") ? jstr(resp.json, "id") : "");
-        r->version = jint(resp.json, "version");
+        snprintf(r->id, sizeof r->id, "%s", tl_jstr(resp.json, "id") ? tl_jstr(resp.json, "id") : "");
+        r->version = tl_jint(resp.json, "version");
     }
     tl_resp_free(&resp);
     return st;
@@ -154,7 +113,7 @@ static long api_patch(tl_node *n, const char *kind, rec *r, const char *body)
     tl_resp resp;
     long st = tl_api(&resp, n, "PATCH", path, n->token[TL_EDITOR], body, im) ? -1 : resp.status;
     if (st == 200) {
-        long long v = jint(resp.json, "version");
+        long long v = tl_jint(resp.json, "version");
         if (v != r->version + 1)
             st = -2;
         r->version = v;
@@ -171,7 +130,7 @@ static long api_delete(tl_node *n, const char *kind, rec *r)
     tl_resp resp;
     long st = tl_api(&resp, n, "DELETE", path, n->token[TL_EDITOR], NULL, im) ? -1 : resp.status;
     if (st == 200)
-        r->version = jint(resp.json, "version");
+        r->version = tl_jint(resp.json, "version");
     tl_resp_free(&resp);
     return st;
 }
@@ -198,12 +157,12 @@ static void delete_ok(tl_node *n, const char *kind, rec *r, const char *what)
 
 static bool hash_equal(int i)
 {
-    json_t *a = get_json(&D[i], "/api/v1/summary", NULL, NULL);
+    json_t *a = tl_get_json(&D[i], "/api/v1/summary", NULL, NULL);
     char path[64];
     snprintf(path, sizeof path, "/api/v1/summary?district=%s", CODE[i]);
-    json_t *b = get_json(&S, path, NULL, NULL);
-    bool eq = jstr(a, "hash") && jstr(b, "hash") && !strcmp(jstr(a, "hash"), jstr(b, "hash")) &&
-              jint(a, "records") == jint(b, "records") && jint(a, "records") > 0;
+    json_t *b = tl_get_json(&S, path, NULL, NULL);
+    bool eq = tl_jstr(a, "hash") && tl_jstr(b, "hash") && !strcmp(tl_jstr(a, "hash"), tl_jstr(b, "hash")) &&
+              tl_jint(a, "records") == tl_jint(b, "records") && tl_jint(a, "records") > 0;
     json_decref(a);
     json_decref(b);
     return eq;
@@ -228,10 +187,10 @@ static bool hash_equal_cb(void *arg)
  * and describes the first one in why. *pairs gets the district's count. */
 static int pair_diff(int i, char *why, size_t whylen, long *pairs)
 {
-    json_t *a = get_json(&D[i], "/api/v1/summary?detail=1", NULL, NULL);
+    json_t *a = tl_get_json(&D[i], "/api/v1/summary?detail=1", NULL, NULL);
     char path[80];
     snprintf(path, sizeof path, "/api/v1/summary?district=%s&detail=1", CODE[i]);
-    json_t *b = get_json(&S, path, NULL, NULL);
+    json_t *b = tl_get_json(&S, path, NULL, NULL);
     json_t *ia = json_object_get(a, "items"), *ib = json_object_get(b, "items");
     int diff = 0;
     if (why)
@@ -309,9 +268,9 @@ static void load_fingerprints(int i)
     CHECK_INT(tl_dinet(NULL, &out, argv), 0, "dinet info");
     json_t *j = out ? json_loads(out, 0, NULL) : NULL;
     snprintf(fp_rsa[i], sizeof fp_rsa[i], "%s",
-             jstr(j, "rsa_fingerprint") ? jstr(j, "rsa_fingerprint") : "?");
+             tl_jstr(j, "rsa_fingerprint") ? tl_jstr(j, "rsa_fingerprint") : "?");
     snprintf(fp_ed[i], sizeof fp_ed[i], "%s",
-             jstr(j, "ed25519_fingerprint") ? jstr(j, "ed25519_fingerprint") : "?");
+             tl_jstr(j, "ed25519_fingerprint") ? tl_jstr(j, "ed25519_fingerprint") : "?");
     json_decref(j);
     free(out);
 }
@@ -319,7 +278,7 @@ static void load_fingerprints(int i)
 static bool state_follows_all(void *arg)
 {
     (void)arg;
-    json_t *j = get_json(&S, "/api/v1/federation/following", S.token[TL_VIEWER], NULL);
+    json_t *j = tl_get_json(&S, "/api/v1/federation/following", S.token[TL_VIEWER], NULL);
     int ok = 0;
     size_t k;
     json_t *it;
@@ -328,8 +287,8 @@ static bool state_follows_all(void *arg)
         for (int i = 0; i < ND; i++) {
             char actor[128];
             snprintf(actor, sizeof actor, "%s/actor", D[i].srv.base);
-            if (jstr(it, "actor") && !strcmp(jstr(it, "actor"), actor) && jstr(it, "state") &&
-                !strcmp(jstr(it, "state"), "accepted"))
+            if (tl_jstr(it, "actor") && !strcmp(tl_jstr(it, "actor"), actor) && tl_jstr(it, "state") &&
+                !strcmp(tl_jstr(it, "state"), "accepted"))
                 ok++;
         }
     }
@@ -366,7 +325,7 @@ static void register_districts(void)
     tl_resp_free(&r);
     tl_api(&r, &S, "POST", "/api/v1/districts", S.token[TL_ADMIN], body, NULL);
     CHECK_INT(r.status, 201, "POST /api/v1/districts");
-    const char *fps = jstr(r.json, "fingerprints");
+    const char *fps = tl_jstr(r.json, "fingerprints");
     CHECK(fps && strstr(fps, fp_rsa[2]) && strstr(fps, fp_ed[2]),
           "the API answers with the district's fingerprints: %s", fps ? fps : "(none)");
     tl_resp_free(&r);
@@ -394,7 +353,7 @@ static void register_districts(void)
               !strstr(out, XCODE),
           "dinet district list names the three: %s", out ? out : "(none)");
     free(out);
-    CHECK(eventually(state_follows_all, NULL, 20), "the state follows the three districts");
+    CHECK(tl_eventually(state_follows_all, NULL, 20), "the state follows the three districts");
 }
 
 /* ---- 1. replication -------------------------------------------------------- */
@@ -473,9 +432,9 @@ static long state_get(const char *kind, const rec *r, long long *version, json_t
     char path[128];
     snprintf(path, sizeof path, "/api/v1/%s/%s", kind, r->id);
     long st;
-    json_t *j = get_json(&S, path, NULL, &st);
+    json_t *j = tl_get_json(&S, path, NULL, &st);
     if (version)
-        *version = jint(j, "version");
+        *version = tl_jint(j, "version");
     if (doc)
         *doc = j;
     else
@@ -487,37 +446,37 @@ static void spot_check_lists(int i, const char *kind)
 {
     char path[128];
     snprintf(path, sizeof path, "/api/v1/%s?limit=100", kind);
-    json_t *own = get_json(&D[i], path, NULL, NULL);
+    json_t *own = tl_get_json(&D[i], path, NULL, NULL);
     snprintf(path, sizeof path, "/api/v1/%s?district=%s&limit=100", kind, CODE[i]);
-    json_t *st = get_json(&S, path, NULL, NULL);
-    CHECK(jint(own, "total") > 0 && jint(own, "total") == jint(st, "total"),
-          "%s of %s: %lld on the district, %lld on the state", kind, CODE[i], jint(own, "total"),
-          jint(st, "total"));
+    json_t *st = tl_get_json(&S, path, NULL, NULL);
+    CHECK(tl_jint(own, "total") > 0 && tl_jint(own, "total") == tl_jint(st, "total"),
+          "%s of %s: %lld on the district, %lld on the state", kind, CODE[i], tl_jint(own, "total"),
+          tl_jint(st, "total"));
     size_t k;
     json_t *it;
     int bad = 0, checked = 0;
     json_array_foreach(json_object_get(st, "items"), k, it)
     {
         char home[256];
-        snprintf(home, sizeof home, "%s/%s/%s", D[i].srv.base, kind, jstr(it, "id"));
-        if (!jstr(it, "district") || strcmp(jstr(it, "district"), CODE[i]) ||
-            !jstr(it, "home_url") || strcmp(jstr(it, "home_url"), home))
+        snprintf(home, sizeof home, "%s/%s/%s", D[i].srv.base, kind, tl_jstr(it, "id"));
+        if (!tl_jstr(it, "district") || strcmp(tl_jstr(it, "district"), CODE[i]) ||
+            !tl_jstr(it, "home_url") || strcmp(tl_jstr(it, "home_url"), home))
             bad++;
         size_t m;
         json_t *o;
         json_array_foreach(json_object_get(own, "items"), m, o)
         {
-            if (!strcmp(jstr(o, "id"), jstr(it, "id"))) {
+            if (!strcmp(tl_jstr(o, "id"), tl_jstr(it, "id"))) {
                 checked++;
-                if (jint(o, "version") != jint(it, "version"))
+                if (tl_jint(o, "version") != tl_jint(it, "version"))
                     bad++;
             }
         }
     }
-    CHECK(bad == 0 && checked == (int)jint(own, "total"),
+    CHECK(bad == 0 && checked == (int)tl_jint(own, "total"),
           "state's %s?district=%s: district, home_url and version of every item (%d bad, %d of "
           "%lld matched)",
-          kind, CODE[i], bad, checked, jint(own, "total"));
+          kind, CODE[i], bad, checked, tl_jint(own, "total"));
     json_decref(own);
     json_decref(st);
 }
@@ -527,13 +486,13 @@ static void spot_check_lists(int i, const char *kind)
 static bool registry_ok(void *arg)
 {
     (void)arg;
-    json_t *reg = get_json(&S, "/api/v1/districts", NULL, NULL);
+    json_t *reg = tl_get_json(&S, "/api/v1/districts", NULL, NULL);
     size_t k;
     json_t *it;
     bool ok = json_array_size(json_object_get(reg, "items")) == ND;
     json_array_foreach(json_object_get(reg, "items"), k, it) ok =
-        ok && jstr(it, "last_contact") && jint(it, "accepted") > 0 &&
-        json_is_null(json_object_get(it, "last_error")) && jint(it, "records") == 6;
+        ok && tl_jstr(it, "last_contact") && tl_jint(it, "accepted") > 0 &&
+        json_is_null(json_object_get(it, "last_error")) && tl_jint(it, "records") == 6;
     json_decref(reg);
     return ok;
 }
@@ -545,7 +504,7 @@ static void replication(void)
     register_districts();
     for (int i = 0; i < ND; i++)
         live_writes(i);
-    CHECK(eventually(all_hashes_equal, NULL, 30),
+    CHECK(tl_eventually(all_hashes_equal, NULL, 30),
           "the three districts' summaries equal the state's (backfilled and live records)");
     check_pairs("after live writes");
 
@@ -557,9 +516,9 @@ static void replication(void)
         CHECK_INT(v, 2, "backfilled measure's version");
         char home[256];
         snprintf(home, sizeof home, "%s/measures/%s", D[i].srv.base, s->m1.id);
-        CHECK_STR(jstr(doc, "home_url"), home, "home_url of a replicated measure");
-        CHECK_STR(jstr(doc, "district"), CODE[i], "district of a replicated measure");
-        CHECK_STR(jstr(doc, "lead_organisation"), s->org1.id, "its lead organisation");
+        CHECK_STR(tl_jstr(doc, "home_url"), home, "home_url of a replicated measure");
+        CHECK_STR(tl_jstr(doc, "district"), CODE[i], "district of a replicated measure");
+        CHECK_STR(tl_jstr(doc, "lead_organisation"), s->org1.id, "its lead organisation");
         json_decref(doc);
         CHECK_INT(state_get("measures", &s->m2, &v, NULL), 200, "live measure on the state");
         CHECK_INT(v, 3, "live measure updated twice");
@@ -567,7 +526,7 @@ static void replication(void)
         CHECK_INT(v, 2, "organisation's version");
         char name[64];
         snprintf(name, sizeof name, "Migrantenverein %s e. V.", CODE[i]);
-        CHECK_STR(jstr(doc, "name"), name, "organisation's updated name");
+        CHECK_STR(tl_jstr(doc, "name"), name, "organisation's updated name");
         json_decref(doc);
         CHECK_INT(state_get("progress", &s->p1, &v, NULL), 200, "progress entry on the state");
         CHECK_INT(state_get("progress", &s->p3, &v, NULL), 200, "progress entry on the state");
@@ -581,22 +540,22 @@ static void replication(void)
         spot_check_lists(i, "measures");
         spot_check_lists(i, "organisations");
     }
-    json_t *all = get_json(&S, "/api/v1/measures?limit=1", NULL, NULL);
-    CHECK_INT(jint(all, "total"), 3 * 2, "the state lists the live measures of all districts");
+    json_t *all = tl_get_json(&S, "/api/v1/measures?limit=1", NULL, NULL);
+    CHECK_INT(tl_jint(all, "total"), 3 * 2, "the state lists the live measures of all districts");
     json_decref(all);
 
     /* The sync state: a sync that overlapped the live writes may have
      * flagged a difference; the next one (sync_interval 1 s) clears it. */
-    bool ok = eventually(registry_ok, NULL, 10);
-    json_t *reg = get_json(&S, "/api/v1/districts", NULL, NULL);
+    bool ok = tl_eventually(registry_ok, NULL, 10);
+    json_t *reg = tl_get_json(&S, "/api/v1/districts", NULL, NULL);
     size_t k;
     json_t *it;
     CHECK_INT(json_array_size(json_object_get(reg, "items")), ND, "three districts registered");
     json_array_foreach(json_object_get(reg, "items"), k, it)
     {
         CHECK(ok, "sync state of %s: last contact %s, accepted %lld, records %lld, error %s",
-              jstr(it, "code"), jstr(it, "last_contact"), jint(it, "accepted"), jint(it, "records"),
-              jstr(it, "last_error"));
+              tl_jstr(it, "code"), tl_jstr(it, "last_contact"), tl_jint(it, "accepted"), tl_jint(it, "records"),
+              tl_jstr(it, "last_error"));
     }
     json_decref(reg);
 }
@@ -670,7 +629,7 @@ static char *activity_json(const signer *s, const char *type, json_t *record,
     static int seq;
     char id[256];
     snprintf(id, sizeof id, "%s/activities/crafted-%d-%d", s->base, (int)getpid(), ++seq);
-    const char *url = jstr(record, "url");
+    const char *url = tl_jstr(record, "url");
     json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O}", "id", url, "type", "Article", "url",
                             url, "districtCode", object_code, "recordVersion",
                             json_object_get(record, "version"), "record", record);
@@ -722,7 +681,7 @@ static void rejections(void)
     CHECK_INT(signer_load(&a, &D[0], CODE[0]), 0, "load 15003's keys");
     CHECK_INT(signer_load(&b, &D[1], CODE[1]), 0, "load 15085's keys");
     CHECK_INT(signer_load(&x, &X, XCODE), 0, "load 15089's keys");
-    json_t *page = get_json(&D[0], "/actor/outbox?page=true&limit=1", NULL, NULL);
+    json_t *page = tl_get_json(&D[0], "/actor/outbox?page=true&limit=1", NULL, NULL);
     as2_ctx = json_incref(
         json_object_get(json_array_get(json_object_get(page, "orderedItems"), 0), "@context"));
     json_decref(page);
@@ -732,8 +691,8 @@ static void rejections(void)
     for (int i = 0; i < ND; i++) {
         char path[64];
         snprintf(path, sizeof path, "/api/v1/summary?district=%s", CODE[i]);
-        json_t *j = get_json(&S, path, NULL, NULL);
-        snprintf(before[i], sizeof before[i], "%s", jstr(j, "hash") ? jstr(j, "hash") : "");
+        json_t *j = tl_get_json(&S, path, NULL, NULL);
+        snprintf(before[i], sizeof before[i], "%s", tl_jstr(j, "hash") ? tl_jstr(j, "hash") : "");
         json_decref(j);
     }
 
@@ -741,7 +700,7 @@ static void rejections(void)
      * ignored because the state has this version already. */
     char path[128];
     snprintf(path, sizeof path, "/api/v1/measures/%s", ds[0].m1.id);
-    json_t *own = get_json(&D[0], path, NULL, NULL);
+    json_t *own = tl_get_json(&D[0], path, NULL, NULL);
     char *body = activity_json(&a, "Update", own, CODE[0], true);
     char *detail = NULL;
     long st = post_inbox(&a, body, &detail);
@@ -807,12 +766,12 @@ static void rejections(void)
     for (int i = 0; i < ND; i++) {
         char path2[64];
         snprintf(path2, sizeof path2, "/api/v1/summary?district=%s", CODE[i]);
-        json_t *j = get_json(&S, path2, NULL, NULL);
-        CHECK_STR(jstr(j, "hash"), before[i], "nothing changed on the state");
+        json_t *j = tl_get_json(&S, path2, NULL, NULL);
+        CHECK_STR(tl_jstr(j, "hash"), before[i], "nothing changed on the state");
         json_decref(j);
     }
-    json_t *j = get_json(&S, "/api/v1/summary?district=15089", NULL, NULL);
-    CHECK_INT(jint(j, "records"), 0, "nothing stored for the unregistered district");
+    json_t *j = tl_get_json(&S, "/api/v1/summary?district=15089", NULL, NULL);
+    CHECK_INT(tl_jint(j, "records"), 0, "nothing stored for the unregistered district");
     json_decref(j);
     const char *forged[] = {"m-forged-code",  "m-forged-rec", "m-forged-host", "m-forged-noproof",
                             "m-forged-alter", "m-forged-pv",  "m-forged-key",  "m-unregistered"};
@@ -825,9 +784,9 @@ static void rejections(void)
     long long v = 0;
     json_t *doc = NULL;
     state_get("measures", &ds[1].m2, &v, &doc);
-    CHECK(v == ds[1].m2.version && jstr(doc, "district") &&
-              !strcmp(jstr(doc, "district"), CODE[1]) &&
-              strcmp(jstr(doc, "title") ? jstr(doc, "title") : "", "Übernommen"),
+    CHECK(v == ds[1].m2.version && tl_jstr(doc, "district") &&
+              !strcmp(tl_jstr(doc, "district"), CODE[1]) &&
+              strcmp(tl_jstr(doc, "title") ? tl_jstr(doc, "title") : "", "Übernommen"),
           "15085's record is untouched (version %lld)", v);
     json_decref(doc);
 
@@ -843,12 +802,12 @@ static void rejections(void)
     CHECK(log_has("event=district.rejected district=15003") >= 5,
           "log: each rule's rejection is logged per district (%d)",
           log_has("event=district.rejected district=15003"));
-    json_t *reg = get_json(&S, "/api/v1/districts", NULL, NULL);
+    json_t *reg = tl_get_json(&S, "/api/v1/districts", NULL, NULL);
     size_t k;
     json_t *it;
-    json_array_foreach(json_object_get(reg, "items"), k, it) if (!strcmp(jstr(it, "code"), CODE[0]))
-        CHECK(jint(it, "rejected") >= 5 && jstr(it, "last_rejection"),
-              "rejections are counted for 15003 (%lld)", jint(it, "rejected"));
+    json_array_foreach(json_object_get(reg, "items"), k, it) if (!strcmp(tl_jstr(it, "code"), CODE[0]))
+        CHECK(tl_jint(it, "rejected") >= 5 && tl_jstr(it, "last_rejection"),
+              "rejections are counted for 15003 (%lld)", tl_jint(it, "rejected"));
     json_decref(reg);
     fed_keys_free(&a.keys);
     fed_keys_free(&b.keys);
@@ -949,7 +908,7 @@ static void outage(void)
 {
     int total = 1000 / scale();
     CHECK_INT(tl_server_stop(&S.srv), 0, "the state stops cleanly");
-    double t0 = mono();
+    double t0 = tl_mono();
     writer w[ND];
     pthread_t th[ND];
     for (int i = 0; i < ND; i++) {
@@ -967,16 +926,16 @@ static void outage(void)
         creates += w[i].creates;
         updates += w[i].updates;
     }
-    double t1 = mono();
+    double t1 = tl_mono();
     CHECK_INT(made, total, "changes written while the state was down");
     CHECK(creates > 0 && updates > 0, "a mix of creates (%d) and updates (%d)", creates, updates);
     printf("# outage: %d changes (%d creates, %d updates) in %.1f s while the state was down\n",
            made, creates, updates, t1 - t0);
 
     CHECK_INT(tl_node_restart(&S), 0, "the state comes back");
-    double t2 = mono();
-    bool ok = eventually(all_pairs_equal, NULL, 60);
-    double t3 = mono();
+    double t2 = tl_mono();
+    bool ok = tl_eventually(all_pairs_equal, NULL, 60);
+    double t3 = tl_mono();
     CHECK(ok, "after the outage the state converges by itself to every (id, version) pair");
     printf("# outage: converged %.1f s after the restart\n", t3 - t2);
     check_pairs("after the outage");
@@ -1095,15 +1054,15 @@ static void lost_deliveries(void)
     CHECK_INT(tl_server_stop(&S.srv), 0, "the state stops cleanly");
     rec first;
     lose_deliveries(i, 30, "Lost", &first);
-    json_t *q = get_json(&D[i], "/api/v1/federation/deliveries", D[i].token[TL_VIEWER], NULL);
-    CHECK(jint(q, "pending") == 0 && jint(q, "failed") == 0,
-          "nothing is left to deliver (pending %lld, failed %lld)", jint(q, "pending"),
-          jint(q, "failed"));
+    json_t *q = tl_get_json(&D[i], "/api/v1/federation/deliveries", D[i].token[TL_VIEWER], NULL);
+    CHECK(tl_jint(q, "pending") == 0 && tl_jint(q, "failed") == 0,
+          "nothing is left to deliver (pending %lld, failed %lld)", tl_jint(q, "pending"),
+          tl_jint(q, "failed"));
     json_decref(q);
     CHECK_INT(tl_node_restart(&S), 0, "the state comes back");
-    double t0 = mono();
-    CHECK(eventually(hash_equal_cb, &i, 30), "lost deliveries: the summaries agree again");
-    printf("# lost deliveries (outbox after the cursor): reconciled in %.1f s\n", mono() - t0);
+    double t0 = tl_mono();
+    CHECK(tl_eventually(hash_equal_cb, &i, 30), "lost deliveries: the summaries agree again");
+    printf("# lost deliveries (outbox after the cursor): reconciled in %.1f s\n", tl_mono() - t0);
     check_pairs("after lost deliveries");
 
     /* (b) The same, with the state's cursor already past the lost
@@ -1118,9 +1077,9 @@ static void lost_deliveries(void)
     const char *needle = "event=district.reconcile district=15088";
     int before = log_has(needle);
     CHECK_INT(tl_node_restart(&S), 0, "the state comes back");
-    t0 = mono();
-    CHECK(eventually(hash_equal_cb, &i, 30), "summary check: the summaries agree again");
-    printf("# lost deliveries (summary check, full replay): reconciled in %.1f s\n", mono() - t0);
+    t0 = tl_mono();
+    CHECK(tl_eventually(hash_equal_cb, &i, 30), "summary check: the summaries agree again");
+    printf("# lost deliveries (summary check, full replay): reconciled in %.1f s\n", tl_mono() - t0);
     CHECK(log_has(needle) > before, "the summary check found the difference (%d -> %d)", before,
           log_has(needle));
     check_pairs("after the summary check");
@@ -1163,8 +1122,8 @@ static void lost_deliveries(void)
     CHECK(logged, "the altered outbox activity is refused with its reason");
     json_t *doc = NULL;
     long st = state_get("measures", &first, NULL, &doc);
-    CHECK(st == 200 && jstr(doc, "title") && strstr(jstr(doc, "title"), "Lost change"),
-          "the state keeps the genuine record (%ld, %s)", st, jstr(doc, "title"));
+    CHECK(st == 200 && tl_jstr(doc, "title") && strstr(tl_jstr(doc, "title"), "Lost change"),
+          "the state keeps the genuine record (%ld, %s)", st, tl_jstr(doc, "title"));
     json_decref(doc);
     CHECK(hash_equal(i), "summaries still agree");
     free(lost_ids);
@@ -1174,18 +1133,18 @@ static void lost_deliveries(void)
 
 static void figures(void)
 {
-    json_t *state = get_json(&S, "/api/v1/stats", NULL, NULL);
+    json_t *state = tl_get_json(&S, "/api/v1/stats", NULL, NULL);
     json_t *sd = json_object_get(state, "districts");
     long long sum = 0;
     for (int i = 0; i < ND; i++) {
-        json_t *own = get_json(&D[i], "/api/v1/stats", NULL, NULL);
+        json_t *own = tl_get_json(&D[i], "/api/v1/stats", NULL, NULL);
         json_t *o = json_object_get(json_object_get(own, "districts"), CODE[i]);
         json_t *s = json_object_get(sd, CODE[i]);
-        json_t *list = get_json(&D[i], "/api/v1/measures?limit=1", NULL, NULL);
-        CHECK(jint(o, "measures") > 0 && jint(o, "measures") == jint(s, "measures") &&
-                  jint(list, "total") == jint(s, "measures"),
+        json_t *list = tl_get_json(&D[i], "/api/v1/measures?limit=1", NULL, NULL);
+        CHECK(tl_jint(o, "measures") > 0 && tl_jint(o, "measures") == tl_jint(s, "measures") &&
+                  tl_jint(list, "total") == tl_jint(s, "measures"),
               "measures of %s: %lld on the state, %lld in the district's stats, %lld listed",
-              CODE[i], jint(s, "measures"), jint(o, "measures"), jint(list, "total"));
+              CODE[i], tl_jint(s, "measures"), tl_jint(o, "measures"), tl_jint(list, "total"));
         CHECK(json_equal(json_object_get(o, "by_status"), json_object_get(s, "by_status")),
               "measures by status of %s agree", CODE[i]);
         CHECK(json_equal(json_object_get(o, "organisations_by_kind"),
@@ -1193,11 +1152,11 @@ static void figures(void)
               "organisations by kind of %s agree", CODE[i]);
         CHECK(json_equal(json_object_get(o, "by_field"), json_object_get(s, "by_field")),
               "measures by field of action of %s agree", CODE[i]);
-        sum += jint(s, "measures");
+        sum += tl_jint(s, "measures");
         json_decref(own);
         json_decref(list);
     }
-    CHECK_INT(jint(json_object_get(state, "state"), "measures"), sum,
+    CHECK_INT(tl_jint(json_object_get(state, "state"), "measures"), sum,
               "the state's total is the sum of the districts'");
     CHECK_INT(json_object_size(sd), ND, "the statewide figures cover the three districts");
     json_decref(state);
@@ -1207,41 +1166,41 @@ static void figures(void)
         char path[128];
         snprintf(path, sizeof path, "/api/v1/provenance/%s", ds[i].m2.id);
         long st;
-        json_t *p = get_json(&S, path, NULL, &st);
+        json_t *p = tl_get_json(&S, path, NULL, &st);
         CHECK_INT(st, 200, "provenance of a replicated measure");
         CHECK(json_is_true(json_object_get(p, "verified")), "its proof verifies: %s",
-              jstr(p, "reason") ? jstr(p, "reason") : "");
-        CHECK_STR(jstr(p, "district"), CODE[i], "provenance names the district");
-        CHECK_STR(jstr(json_object_get(p, "key"), "fingerprint"), fp_ed[i],
+              tl_jstr(p, "reason") ? tl_jstr(p, "reason") : "");
+        CHECK_STR(tl_jstr(p, "district"), CODE[i], "provenance names the district");
+        CHECK_STR(tl_jstr(json_object_get(p, "key"), "fingerprint"), fp_ed[i],
                   "provenance names the district's pinned Ed25519 key");
         json_t *act = json_object_get(p, "activity");
-        CHECK(jint(json_object_get(act, "object"), "recordVersion") == ds[i].m2.version &&
-                  jstr(json_object_get(act, "proof"), "proofValue"),
+        CHECK(tl_jint(json_object_get(act, "object"), "recordVersion") == ds[i].m2.version &&
+                  tl_jstr(json_object_get(act, "proof"), "proofValue"),
               "the kept activity is the latest version with its proof");
         json_decref(p);
         snprintf(path, sizeof path, "/api/v1/provenance/%s", ds[i].m3.id);
-        p = get_json(&S, path, NULL, &st);
+        p = tl_get_json(&S, path, NULL, &st);
         CHECK(st == 200 && json_is_true(json_object_get(p, "verified")) &&
-                  !strcmp(jstr(json_object_get(p, "activity"), "type")
-                              ? jstr(json_object_get(p, "activity"), "type")
+                  !strcmp(tl_jstr(json_object_get(p, "activity"), "type")
+                              ? tl_jstr(json_object_get(p, "activity"), "type")
                               : "",
                           "Delete"),
               "a tombstone's provenance is its signed Delete (%ld)", st);
         json_decref(p);
     }
     long st;
-    json_t *p = get_json(&S, "/api/v1/provenance/m-doesnotexist", NULL, &st);
+    json_t *p = tl_get_json(&S, "/api/v1/provenance/m-doesnotexist", NULL, &st);
     CHECK_INT(st, 404, "no provenance for an unknown record");
     json_decref(p);
 
-    json_t *tl = get_json(&S, "/api/v1/timeline?limit=200", NULL, NULL);
+    json_t *tl = tl_get_json(&S, "/api/v1/timeline?limit=200", NULL, NULL);
     size_t k;
     json_t *it;
     int bad = 0, n = 0;
     json_array_foreach(json_object_get(tl, "items"), k, it)
     {
         n++;
-        const char *d = jstr(it, "district"), *home = jstr(it, "home_url");
+        const char *d = tl_jstr(it, "district"), *home = tl_jstr(it, "home_url");
         int idx = -1;
         for (int i = 0; i < ND; i++)
             if (d && !strcmp(d, CODE[i]))
@@ -1254,8 +1213,8 @@ static void figures(void)
     json_decref(tl);
 
     for (int i = 0; i < ND; i++) {
-        json_t *q = get_json(&D[i], "/api/v1/federation/deliveries", D[i].token[TL_VIEWER], NULL);
-        CHECK_INT(jint(q, "failed"), 0, "the state refused none of a district's deliveries");
+        json_t *q = tl_get_json(&D[i], "/api/v1/federation/deliveries", D[i].token[TL_VIEWER], NULL);
+        CHECK_INT(tl_jint(q, "failed"), 0, "the state refused none of a district's deliveries");
         json_decref(q);
     }
 }
@@ -1265,15 +1224,15 @@ static void figures(void)
 static bool pinned_is_current(void *arg)
 {
     int i = *(int *)arg;
-    json_t *reg = get_json(&S, "/api/v1/districts", NULL, NULL);
+    json_t *reg = tl_get_json(&S, "/api/v1/districts", NULL, NULL);
     bool ok = false;
     size_t k;
     json_t *it;
-    json_array_foreach(json_object_get(reg, "items"), k, it) if (!strcmp(jstr(it, "code"), CODE[i]))
-        ok = jstr(json_object_get(it, "fingerprints"), "ed25519") &&
-             !strcmp(jstr(json_object_get(it, "fingerprints"), "ed25519"), fp_ed[i]) &&
-             jstr(json_object_get(it, "fingerprints"), "rsa") &&
-             !strcmp(jstr(json_object_get(it, "fingerprints"), "rsa"), fp_rsa[i]);
+    json_array_foreach(json_object_get(reg, "items"), k, it) if (!strcmp(tl_jstr(it, "code"), CODE[i]))
+        ok = tl_jstr(json_object_get(it, "fingerprints"), "ed25519") &&
+             !strcmp(tl_jstr(json_object_get(it, "fingerprints"), "ed25519"), fp_ed[i]) &&
+             tl_jstr(json_object_get(it, "fingerprints"), "rsa") &&
+             !strcmp(tl_jstr(json_object_get(it, "fingerprints"), "rsa"), fp_rsa[i]);
     json_decref(reg);
     return ok;
 }
@@ -1300,7 +1259,7 @@ static void rotation(void)
     }
     load_fingerprints(i);
     CHECK(strcmp(old_ed, fp_ed[i]) != 0, "new Ed25519 key");
-    CHECK(eventually(pinned_is_current, &i, 20),
+    CHECK(tl_eventually(pinned_is_current, &i, 20),
           "the state pins the rotated keys, announced with the old ones");
     if (running) {
         CHECK_INT(tl_server_stop(&D[i].srv), 0, "the district stops cleanly");
@@ -1309,16 +1268,16 @@ static void rotation(void)
     create_ok(&D[i], "/api/v1/measures",
               "{\"title\":\"Nach dem Schlüsselwechsel\",\"fields_of_action\":[\"HF7\"]}",
               &after_rotation, "measure");
-    CHECK(eventually(hash_equal_cb, &i, 20), "records signed with the new keys are accepted");
+    CHECK(tl_eventually(hash_equal_cb, &i, 20), "records signed with the new keys are accepted");
     char path[128];
     snprintf(path, sizeof path, "/api/v1/provenance/%s", after_rotation.id);
-    json_t *p = get_json(&S, path, NULL, NULL);
+    json_t *p = tl_get_json(&S, path, NULL, NULL);
     CHECK(json_is_true(json_object_get(p, "verified")) &&
-              !strcmp(jstr(json_object_get(p, "key"), "fingerprint")
-                          ? jstr(json_object_get(p, "key"), "fingerprint")
+              !strcmp(tl_jstr(json_object_get(p, "key"), "fingerprint")
+                          ? tl_jstr(json_object_get(p, "key"), "fingerprint")
                           : "",
                       fp_ed[i]),
-          "a record signed with the new key verifies: %s", jstr(p, "reason"));
+          "a record signed with the new key verifies: %s", tl_jstr(p, "reason"));
     json_decref(p);
 }
 
@@ -1329,7 +1288,7 @@ static long long summary_version(tl_node *n, const char *code, const char *id)
 {
     char path[80];
     snprintf(path, sizeof path, "/api/v1/summary?district=%s&detail=1", code);
-    json_t *j = get_json(n, path, NULL, NULL);
+    json_t *j = tl_get_json(n, path, NULL, NULL);
     long long v = -1;
     size_t k;
     json_t *it;
@@ -1358,8 +1317,8 @@ static bool node_holds(void *arg)
     char path[128];
     snprintf(path, sizeof path, "/api/v1/measures/%s", h->r.id);
     long st;
-    json_t *j = get_json(h->n, path, NULL, &st);
-    bool ok = st == 200 && jint(j, "version") == h->r.version;
+    json_t *j = tl_get_json(h->n, path, NULL, &st);
+    bool ok = st == 200 && tl_jint(j, "version") == h->r.version;
     json_decref(j);
     return ok;
 }
@@ -1370,9 +1329,9 @@ static void strict_checks(void)
     /* (a) Provenance survives a key rotation: records signed with the old,
      * then pinned key stay verifiable. */
     snprintf(path, sizeof path, "/api/v1/provenance/%s", ds[0].m2.id);
-    json_t *p = get_json(&S, path, NULL, NULL);
+    json_t *p = tl_get_json(&S, path, NULL, NULL);
     CHECK(json_is_true(json_object_get(p, "verified")),
-          "strict: a record signed before the key rotation still verifies: %s", jstr(p, "reason"));
+          "strict: a record signed before the key rotation still verifies: %s", tl_jstr(p, "reason"));
     json_decref(p);
 
     /* (b) The reason names the district the record claims (the record's
@@ -1430,13 +1389,13 @@ static void strict_checks(void)
           "their deliveries are lost");
     CHECK_INT(tl_node_restart(&D[i]), 0, "the district starts again");
     CHECK_INT(tl_node_restart(&S), 0, "the state comes back");
-    bool ok = eventually(hash_equal_cb, &i, 20);
-    json_t *reg = get_json(&S, "/api/v1/districts", NULL, NULL);
+    bool ok = tl_eventually(hash_equal_cb, &i, 20);
+    json_t *reg = tl_get_json(&S, "/api/v1/districts", NULL, NULL);
     size_t k;
     json_t *it;
     const char *err = NULL;
-    json_array_foreach(json_object_get(reg, "items"), k, it) if (!strcmp(jstr(it, "code"), CODE[i]))
-        err = jstr(it, "last_error");
+    json_array_foreach(json_object_get(reg, "items"), k, it) if (!strcmp(tl_jstr(it, "code"), CODE[i]))
+        err = tl_jstr(it, "last_error");
     CHECK(ok, "strict: 40 measures of 15,000 characters are backfilled (last_error: %s)",
           err ? err : "none");
     json_decref(reg);
@@ -1452,7 +1411,7 @@ static void strict_checks(void)
                               "--code",   CODE[1], actor,    NULL};
         CHECK_INT(tl_dinet(NULL, NULL, argv), 0, "district add on a second state node");
         holds h = {&S2, ds[1].m1};
-        ok = eventually(node_holds, &h, 10);
+        ok = tl_eventually(node_holds, &h, 10);
         CHECK(ok, "strict: a district added with the CLI is backfilled within 10 s, not after "
                   "sync_interval (300 s)");
         CHECK_INT(tl_server_stop(&S2.srv), 0, "the second state exits cleanly");
@@ -1473,13 +1432,13 @@ static void strict_checks(void)
         free(out);
         if (rc == 0) {
             load_fingerprints(bi);
-            CHECK(eventually(pinned_is_current, &bi, 20), "the state pins 15085's new keys");
+            CHECK(tl_eventually(pinned_is_current, &bi, 20), "the state pins 15085's new keys");
             rec mr;
             create_ok(&D[bi], "/api/v1/measures",
                       "{\"title\":\"Vor dem Neustart\",\"fields_of_action\":[\"HF2\"]}", &mr,
                       "measure");
             holds h = {&S, mr};
-            CHECK(eventually(node_holds, &h, 10),
+            CHECK(tl_eventually(node_holds, &h, 10),
                   "strict: what a district writes after `dinet keys rotate` (not yet "
                   "restarted) reaches the state");
             CHECK_INT(tl_server_stop(&D[bi].srv), 0, "the district stops cleanly");
@@ -1506,13 +1465,13 @@ static void strict_checks(void)
     CHECK_INT(r.status, 201, "register 15085 again");
     tl_resp_free(&r);
     int b = 1;
-    ok = eventually(hash_equal_cb, &b, 15);
+    ok = tl_eventually(hash_equal_cb, &b, 15);
     json_t *doc = NULL;
     state_get("measures", &mb2, NULL, &doc);
-    CHECK(ok && jstr(doc, "district") && !strcmp(jstr(doc, "district"), CODE[1]),
+    CHECK(ok && tl_jstr(doc, "district") && !strcmp(tl_jstr(doc, "district"), CODE[1]),
           "strict: 15003 could not take 15085's record id (its Create answered %ld; the state "
           "holds it for %s)",
-          st, jstr(doc, "district"));
+          st, tl_jstr(doc, "district"));
     json_decref(doc);
     fed_keys_free(&a.keys);
 }
@@ -1521,14 +1480,14 @@ static void strict_checks(void)
 static bool state_not_follower(void *arg)
 {
     int i = *(int *)arg;
-    json_t *j = get_json(&D[i], "/api/v1/federation/followers", D[i].token[TL_VIEWER], NULL);
+    json_t *j = tl_get_json(&D[i], "/api/v1/federation/followers", D[i].token[TL_VIEWER], NULL);
     char actor[128];
     snprintf(actor, sizeof actor, "%s/actor", S.srv.base);
     bool found = false;
     size_t k;
     json_t *it;
     json_array_foreach(json_object_get(j, "items"), k,
-                       it) if (jstr(it, "actor") && !strcmp(jstr(it, "actor"), actor)) found = true;
+                       it) if (tl_jstr(it, "actor") && !strcmp(tl_jstr(it, "actor"), actor)) found = true;
     bool ok = j && json_is_array(json_object_get(j, "items")) && !found;
     json_decref(j);
     return ok;
@@ -1556,18 +1515,18 @@ static void removal(void)
         /* The state stops following a removed district, so its writes no
          * longer end as refused deliveries. */
         int i = 2;
-        CHECK(eventually(state_not_follower, &i, 10),
+        CHECK(tl_eventually(state_not_follower, &i, 10),
               "strict: the state no longer follows a removed district");
         rec m;
         create_ok(&D[2], "/api/v1/measures",
                   "{\"title\":\"Nach der Abmeldung\",\"fields_of_action\":[\"HF1\"]}", &m,
                   "measure");
         sleep(2);
-        json_t *q = get_json(&D[2], "/api/v1/federation/deliveries", D[2].token[TL_VIEWER], NULL);
-        CHECK(jint(q, "failed") == 0 && jint(q, "pending") == 0,
+        json_t *q = tl_get_json(&D[2], "/api/v1/federation/deliveries", D[2].token[TL_VIEWER], NULL);
+        CHECK(tl_jint(q, "failed") == 0 && tl_jint(q, "pending") == 0,
               "strict: a removed district no longer delivers to the state (failed %lld, pending "
               "%lld)",
-              jint(q, "failed"), jint(q, "pending"));
+              tl_jint(q, "failed"), tl_jint(q, "pending"));
         json_decref(q);
     }
 }
@@ -1575,7 +1534,7 @@ static void removal(void)
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    double t0 = mono();
+    double t0 = tl_mono();
     int fail = 0;
     for (int i = 0; i < ND && !fail; i++) {
         char tag[16];
@@ -1590,36 +1549,36 @@ int main(void)
         CHECK(0, "node setup");
         return tl_done();
     }
-    double t1 = mono();
+    double t1 = tl_mono();
     printf("# setup: %.1f s\n", t1 - t0);
     replication();
-    double t2 = mono();
+    double t2 = tl_mono();
     printf("# 1 replication: %.1f s\n", t2 - t1);
     rejections();
-    double t3 = mono();
+    double t3 = tl_mono();
     printf("# 2 rejections: %.1f s\n", t3 - t2);
     outage();
-    double t4 = mono();
+    double t4 = tl_mono();
     printf("# 3 outage: %.1f s\n", t4 - t3);
     lost_deliveries();
-    double t5 = mono();
+    double t5 = tl_mono();
     printf("# 4 lost deliveries: %.1f s\n", t5 - t4);
     figures();
-    double t6 = mono();
+    double t6 = tl_mono();
     printf("# 5 figures, provenance: %.1f s\n", t6 - t5);
     rotation();
-    double t7 = mono();
+    double t7 = tl_mono();
     printf("# 6 key rotation: %.1f s\n", t7 - t6);
     if (strict()) {
         strict_checks();
-        printf("# 7 strict checks: %.1f s\n", mono() - t7);
+        printf("# 7 strict checks: %.1f s\n", tl_mono() - t7);
     }
     removal();
     CHECK_INT(tl_server_stop(&S.srv), 0, "the state exits cleanly");
     for (int i = 0; i < ND; i++)
         CHECK_INT(tl_server_stop(&D[i].srv), 0, "a district exits cleanly");
     CHECK_INT(tl_server_stop(&X.srv), 0, "the fourth district exits cleanly");
-    printf("# total: %.1f s\n", mono() - t0);
+    printf("# total: %.1f s\n", tl_mono() - t0);
     json_decref(as2_ctx);
     curl_global_cleanup();
     return tl_done();

@@ -21,58 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SLOW 3
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SLOW 3
-#endif
-#endif
-#ifndef SLOW
-#define SLOW 1
-#endif
-
 static tl_node S, A, B, C;
-
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static bool eventually(bool (*fn)(void *), void *arg, double seconds)
-{
-    double end = mono() + seconds * SLOW;
-    for (;;) {
-        if (fn(arg))
-            return true;
-        if (mono() > end)
-            return false;
-        usleep(100000);
-    }
-}
-
-static json_t *get_json(tl_node *n, const char *path, const char *token, long *status)
-{
-    tl_resp r;
-    int rc = tl_api(&r, n, "GET", path, token, NULL, NULL);
-    if (status)
-        *status = rc ? -1 : r.status;
-    json_t *j = json_incref(r.json);
-    tl_resp_free(&r);
-    return j;
-}
-
-static const char *jstr(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-static long long jint(const json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
-}
 
 /* Posts to a group; returns the HTTP status, *out the answer (may be NULL). */
 static long post(tl_node *n, const char *token, const char *code, const char *body, json_t **out)
@@ -92,13 +41,13 @@ static long post(tl_node *n, const char *token, const char *code, const char *bo
  * (new reference). */
 static json_t *find_thread(tl_node *n, const char *token, const char *needle)
 {
-    json_t *j = get_json(n, "/api/v1/channel/groups/HF3/threads", token, NULL);
+    json_t *j = tl_get_json(n, "/api/v1/channel/groups/HF3/threads", token, NULL);
     json_t *found = NULL;
     size_t i;
     json_t *t;
     json_array_foreach(json_object_get(j, "items"), i, t)
     {
-        const char *c = jstr(t, "content");
+        const char *c = tl_jstr(t, "content");
         if (c && strstr(c, needle))
             found = json_incref(t);
     }
@@ -116,7 +65,7 @@ static bool has_thread(void *arg)
 {
     want *w = arg;
     json_t *t = find_thread(w->n, w->token, w->needle);
-    bool ok = t && jint(t, "replies") >= w->min_replies;
+    bool ok = t && tl_jint(t, "replies") >= w->min_replies;
     json_decref(t);
     return ok;
 }
@@ -124,8 +73,8 @@ static bool has_thread(void *arg)
 static bool members_joined(void *arg)
 {
     (void)arg;
-    json_t *j = get_json(&S, "/groups/HF3/followers", NULL, NULL);
-    bool ok = jint(j, "totalItems") == 3;
+    json_t *j = tl_get_json(&S, "/groups/HF3/followers", NULL, NULL);
+    bool ok = tl_jint(j, "totalItems") == 3;
     json_decref(j);
     return ok;
 }
@@ -133,14 +82,14 @@ static bool members_joined(void *arg)
 static bool following_accepted(void *arg)
 {
     tl_node *n = arg;
-    json_t *j = get_json(n, "/api/v1/federation/following", n->token[TL_VIEWER], NULL);
+    json_t *j = tl_get_json(n, "/api/v1/federation/following", n->token[TL_VIEWER], NULL);
     bool ok = false;
     size_t i;
     json_t *it;
     json_array_foreach(json_object_get(j, "items"), i, it)
     {
-        if (strstr(jstr(it, "actor") ? jstr(it, "actor") : "", "/groups/HF3") &&
-            !strcmp(jstr(it, "state") ? jstr(it, "state") : "", "accepted"))
+        if (strstr(tl_jstr(it, "actor") ? tl_jstr(it, "actor") : "", "/groups/HF3") &&
+            !strcmp(tl_jstr(it, "state") ? tl_jstr(it, "state") : "", "accepted"))
             ok = true;
     }
     json_decref(j);
@@ -176,7 +125,7 @@ static void setup_network(void)
         tl_api(&r, api_join[i], "POST", "/api/v1/channel/groups", api_join[i]->token[TL_ADMIN],
                body, NULL);
         CHECK_INT(r.status, 202, "POST /api/v1/channel/groups joins HF3");
-        CHECK_STR(jstr(r.json, "code"), "HF3", "joined group code");
+        CHECK_STR(tl_jstr(r.json, "code"), "HF3", "joined group code");
         tl_resp_free(&r);
     }
     /* C joins every group at once. */
@@ -186,21 +135,21 @@ static void setup_network(void)
     CHECK(out && strstr(out, "group HF1") && strstr(out, "group HF3") && strstr(out, "group QT3"),
           "channel join --all joins every group: %s", out ? out : "");
     free(out);
-    json_t *cg = get_json(&C, "/api/v1/channel/groups", C.token[TL_VIEWER], NULL);
+    json_t *cg = tl_get_json(&C, "/api/v1/channel/groups", C.token[TL_VIEWER], NULL);
     CHECK_INT(json_array_size(json_object_get(cg, "items")), 10, "C lists the ten joined groups");
     json_decref(cg);
     snprintf(body, sizeof body, "{\"url\":\"%s/actor\"}", S.srv.base);
     tl_api(&r, &A, "POST", "/api/v1/channel/groups", A.token[TL_ADMIN], body, NULL);
     CHECK_INT(r.status, 422, "the state's Organization actor is not a group");
     tl_resp_free(&r);
-    CHECK(eventually(members_joined, NULL, 20), "the HF3 group has three members");
-    CHECK(eventually(following_accepted, &A, 20), "A's follow of HF3 is accepted");
-    CHECK(eventually(following_accepted, &B, 20), "B's follow of HF3 is accepted");
-    json_t *g = get_json(&B, "/api/v1/channel/groups", B.token[TL_VIEWER], NULL);
+    CHECK(tl_eventually(members_joined, NULL, 20), "the HF3 group has three members");
+    CHECK(tl_eventually(following_accepted, &A, 20), "A's follow of HF3 is accepted");
+    CHECK(tl_eventually(following_accepted, &B, 20), "B's follow of HF3 is accepted");
+    json_t *g = tl_get_json(&B, "/api/v1/channel/groups", B.token[TL_VIEWER], NULL);
     json_t *g0 = json_array_get(json_object_get(g, "items"), 0);
-    CHECK(json_array_size(json_object_get(g, "items")) == 1 && jstr(g0, "code") &&
-              !strcmp(jstr(g0, "code"), "HF3") && jint(g0, "unread") == 0 && jstr(g0, "name") &&
-              strstr(jstr(g0, "name"), "Bildungsintegration"),
+    CHECK(json_array_size(json_object_get(g, "items")) == 1 && tl_jstr(g0, "code") &&
+              !strcmp(tl_jstr(g0, "code"), "HF3") && tl_jint(g0, "unread") == 0 && tl_jstr(g0, "name") &&
+              strstr(tl_jstr(g0, "name"), "Bildungsintegration"),
           "B's groups: HF3 with its name, nothing unread");
     json_decref(g);
 }
@@ -216,32 +165,32 @@ static void post_and_reply(void)
                    "Eltern?\"}",
                    &res);
     CHECK_INT(st, 201, "A's editor posts in HF3");
-    CHECK(jstr(res, "id") && strstr(jstr(res, "id"), A.srv.base), "the post has an id on A");
-    snprintf(root_id, sizeof root_id, "%s", jstr(res, "id") ? jstr(res, "id") : "");
-    long long a_thread = jint(res, "thread");
+    CHECK(tl_jstr(res, "id") && strstr(tl_jstr(res, "id"), A.srv.base), "the post has an id on A");
+    snprintf(root_id, sizeof root_id, "%s", tl_jstr(res, "id") ? tl_jstr(res, "id") : "");
+    long long a_thread = tl_jint(res, "thread");
     json_decref(res);
 
     want w = {&B, B.token[TL_VIEWER], "Sprachkursen", 0};
-    CHECK(eventually(has_thread, &w, 20), "the post reaches B through the state's HF3 group");
+    CHECK(tl_eventually(has_thread, &w, 20), "the post reaches B through the state's HF3 group");
     json_t *t = find_thread(&B, B.token[TL_VIEWER], "Sprachkursen");
     CHECK(t && json_is_true(json_object_get(t, "unread")), "the thread is unread for B's viewer");
-    CHECK(t && jstr(t, "content") && strstr(jstr(t, "content"), "<b>für</b>"),
+    CHECK(t && tl_jstr(t, "content") && strstr(tl_jstr(t, "content"), "<b>für</b>"),
           "content is kept as text, not interpreted");
     CHECK(t && json_is_false(json_object_get(t, "members_only")), "a public post");
     json_t *root = json_object_get(t, "root");
-    CHECK_STR(jstr(root, "id"), root_id, "B has A's post under its own id");
-    CHECK(jstr(root, "author_name") && strstr(jstr(root, "author_name"), "Magdeburg"),
-          "the author is named: %s", jstr(root, "author_name") ? jstr(root, "author_name") : "");
-    b_thread = jint(t, "id");
+    CHECK_STR(tl_jstr(root, "id"), root_id, "B has A's post under its own id");
+    CHECK(tl_jstr(root, "author_name") && strstr(tl_jstr(root, "author_name"), "Magdeburg"),
+          "the author is named: %s", tl_jstr(root, "author_name") ? tl_jstr(root, "author_name") : "");
+    b_thread = tl_jint(t, "id");
     json_decref(t);
-    json_t *g = get_json(&B, "/api/v1/channel/groups", B.token[TL_VIEWER], NULL);
-    CHECK(jint(json_array_get(json_object_get(g, "items"), 0), "unread") == 1,
+    json_t *g = tl_get_json(&B, "/api/v1/channel/groups", B.token[TL_VIEWER], NULL);
+    CHECK(tl_jint(json_array_get(json_object_get(g, "items"), 0), "unread") == 1,
           "B's group list counts one unread post");
     json_decref(g);
 
     /* The state's group announced it: in its public outbox, as an Announce
      * by the group embedding A's signed Create. */
-    json_t *ob = get_json(&S, "/groups/HF3/outbox?page=true", NULL, NULL);
+    json_t *ob = tl_get_json(&S, "/groups/HF3/outbox?page=true", NULL, NULL);
     bool announced = false;
     size_t i;
     json_t *a;
@@ -251,10 +200,10 @@ static void post_and_reply(void)
     {
         json_t *create = json_object_get(a, "object");
         json_t *note = json_object_get(create, "object");
-        if (jstr(a, "type") && !strcmp(jstr(a, "type"), "Announce") && jstr(a, "actor") &&
-            !strcmp(jstr(a, "actor"), gurl) && jstr(create, "type") &&
-            !strcmp(jstr(create, "type"), "Create") && json_object_get(create, "proof") &&
-            jstr(note, "id") && !strcmp(jstr(note, "id"), root_id))
+        if (tl_jstr(a, "type") && !strcmp(tl_jstr(a, "type"), "Announce") && tl_jstr(a, "actor") &&
+            !strcmp(tl_jstr(a, "actor"), gurl) && tl_jstr(create, "type") &&
+            !strcmp(tl_jstr(create, "type"), "Create") && json_object_get(create, "proof") &&
+            tl_jstr(note, "id") && !strcmp(tl_jstr(note, "id"), root_id))
             announced = true;
     }
     CHECK(announced, "the HF3 group's outbox has its Announce of A's Create{Note}");
@@ -263,7 +212,7 @@ static void post_and_reply(void)
     /* Read marks are per reader. */
     char path[128];
     snprintf(path, sizeof path, "/api/v1/channel/threads/%lld", b_thread);
-    json_t *th = get_json(&B, path, B.token[TL_VIEWER], NULL);
+    json_t *th = tl_get_json(&B, path, B.token[TL_VIEWER], NULL);
     CHECK(json_array_size(json_object_get(th, "posts")) == 1 &&
               json_is_true(json_object_get(json_array_get(json_object_get(th, "posts"), 0),
                                            "unread")),
@@ -288,24 +237,24 @@ static void post_and_reply(void)
              root_id);
     st = post(&B, B.token[TL_EDITOR], "HF3", body, &res);
     CHECK_INT(st, 201, "B's editor replies");
-    CHECK_INT(jint(res, "thread"), b_thread, "the reply is in the thread on B");
+    CHECK_INT(tl_jint(res, "thread"), b_thread, "the reply is in the thread on B");
     json_decref(res);
     want wa = {&A, A.token[TL_VIEWER], "Sprachkursen", 1};
-    CHECK(eventually(has_thread, &wa, 20), "the reply reaches A");
+    CHECK(tl_eventually(has_thread, &wa, 20), "the reply reaches A");
     want ws = {&S, S.token[TL_VIEWER], "Sprachkursen", 1};
-    CHECK(eventually(has_thread, &ws, 20), "the state threads the reply");
+    CHECK(tl_eventually(has_thread, &ws, 20), "the state threads the reply");
     snprintf(path, sizeof path, "/api/v1/channel/threads/%lld", a_thread);
-    th = get_json(&A, path, A.token[TL_VIEWER], NULL);
+    th = tl_get_json(&A, path, A.token[TL_VIEWER], NULL);
     json_t *posts = json_object_get(th, "posts");
     json_t *p1 = json_array_get(posts, 1);
-    CHECK(json_array_size(posts) == 2 && jstr(p1, "in_reply_to") &&
-              !strcmp(jstr(p1, "in_reply_to"), root_id) && jstr(p1, "content") &&
-              strstr(jstr(p1, "content"), "Salzlandkreis"),
+    CHECK(json_array_size(posts) == 2 && tl_jstr(p1, "in_reply_to") &&
+              !strcmp(tl_jstr(p1, "in_reply_to"), root_id) && tl_jstr(p1, "content") &&
+              strstr(tl_jstr(p1, "content"), "Salzlandkreis"),
           "A's thread view: the root and B's reply to it");
     json_decref(th);
     /* B's viewer has read the root only: the reply is new for them. */
     t = find_thread(&B, B.token[TL_VIEWER], "Sprachkursen");
-    CHECK(t && jint(t, "replies") == 1, "B counts one reply");
+    CHECK(t && tl_jint(t, "replies") == 1, "B counts one reply");
     json_decref(t);
 
     /* A reply to a post unknown in the group is refused. */
@@ -346,13 +295,13 @@ static void members_only(void)
                    &res);
     CHECK_INT(st, 201, "A posts members-only");
     CHECK(json_is_true(json_object_get(res, "members_only")), "the post is members-only");
-    snprintf(secret_id, sizeof secret_id, "%s", jstr(res, "id") ? jstr(res, "id") : "");
+    snprintf(secret_id, sizeof secret_id, "%s", tl_jstr(res, "id") ? tl_jstr(res, "id") : "");
     json_decref(res);
-    CHECK(eventually(b_has_secret, NULL, 20), "the members-only post reaches B, marked so");
+    CHECK(tl_eventually(b_has_secret, NULL, 20), "the members-only post reaches B, marked so");
     /* C follows the group but is no registered district: it reads the public
      * posts, not the members-only ones. */
     want wc = {&C, C.token[TL_VIEWER], "Sprachkursen", 0};
-    CHECK(eventually(has_thread, &wc, 20), "a follower that is no district gets public posts");
+    CHECK(tl_eventually(has_thread, &wc, 20), "a follower that is no district gets public posts");
     usleep(500000);
     json_t *ct = find_thread(&C, C.token[TL_VIEWER], "Geheimtext");
     CHECK(!ct, "but not the members-only post");
@@ -380,9 +329,9 @@ static void members_only(void)
           "the public post's URL serves it: %ld", status);
     /* The API needs an account. */
     long s1 = 0, s2 = 0;
-    json_t *j = get_json(&B, "/api/v1/channel/groups/HF3/threads", NULL, &s1);
+    json_t *j = tl_get_json(&B, "/api/v1/channel/groups/HF3/threads", NULL, &s1);
     json_decref(j);
-    j = get_json(&S, "/api/v1/channel/groups/HF3/threads", NULL, &s2);
+    j = tl_get_json(&S, "/api/v1/channel/groups/HF3/threads", NULL, &s2);
     json_decref(j);
     CHECK(s1 == 401 && s2 == 401, "anonymous channel API: %ld, %ld", s1, s2);
     /* A reply in a members-only thread stays members-only. */
@@ -390,7 +339,7 @@ static void members_only(void)
     char body[700];
     snprintf(body, sizeof body,
              "{\"content\":\"Antwort auf Geheimtext\",\"in_reply_to\":%lld}",
-             jint(json_object_get(t, "root"), "seq"));
+             tl_jint(json_object_get(t, "root"), "seq"));
     json_decref(t);
     st = post(&B, B.token[TL_EDITOR], "HF3", body, &res);
     CHECK(st == 201 && json_is_true(json_object_get(res, "members_only")),
@@ -402,7 +351,7 @@ static bool b_has_state_post(void *arg)
 {
     (void)arg;
     json_t *t = find_thread(&B, B.token[TL_VIEWER], "Landeskoordinierung");
-    bool ok = t && jstr(t, "author_name") && strstr(jstr(t, "author_name"), "Land");
+    bool ok = t && tl_jstr(t, "author_name") && strstr(tl_jstr(t, "author_name"), "Land");
     json_decref(t);
     return ok;
 }
@@ -415,13 +364,13 @@ static void refusals(void)
                    "{\"content\":\"Werbung von einem nicht registrierten Knoten\"}", NULL);
     CHECK_INT(st, 201, "C stores its own post locally");
     (void)before;
-    CHECK(eventually(log_has, "is not a registered district: it cannot post to group HF3", 20),
+    CHECK(tl_eventually(log_has, "is not a registered district: it cannot post to group HF3", 20),
           "the state refuses C's post to HF3");
     /* The state's own post arrives after it; C's never does. */
     st = post(&S, S.token[TL_EDITOR], "HF3",
               "{\"content\":\"Landeskoordinierung: Fachtag HF3 am 3. März\"}", NULL);
     CHECK_INT(st, 201, "the state's editor posts in its own group");
-    CHECK(eventually(b_has_state_post, NULL, 20), "the state's post reaches B, by the Land");
+    CHECK(tl_eventually(b_has_state_post, NULL, 20), "the state's post reaches B, by the Land");
     json_t *t = find_thread(&B, B.token[TL_VIEWER], "nicht registrierten");
     CHECK(!t, "C's refused post never reaches B");
     json_decref(t);
@@ -437,7 +386,7 @@ static void refusals(void)
     json_t *res = NULL;
     st = post(&B, B.token[TL_EDITOR], "HF3", "{\"content\":\"   \"}", &res);
     json_t *e0 = json_array_get(json_object_get(res, "errors"), 0);
-    CHECK(st == 422 && jstr(e0, "field") && !strcmp(jstr(e0, "field"), "content"),
+    CHECK(st == 422 && tl_jstr(e0, "field") && !strcmp(tl_jstr(e0, "field"), "content"),
           "blank content is refused naming the field");
     json_decref(res);
     st = post(&B, B.token[TL_EDITOR], "HF3", "{\"content\":\"x\",\"members_only\":\"ja\"}", NULL);
@@ -445,10 +394,10 @@ static void refusals(void)
     st = post(&B, B.token[TL_EDITOR], "HF5", "{\"content\":\"nicht beigetreten\"}", NULL);
     CHECK_INT(st, 404, "a group not joined");
     long s = 0;
-    json_t *j = get_json(&B, "/api/v1/channel/threads/999999", B.token[TL_VIEWER], &s);
+    json_t *j = tl_get_json(&B, "/api/v1/channel/threads/999999", B.token[TL_VIEWER], &s);
     CHECK_INT(s, 404, "an unknown thread");
     json_decref(j);
-    j = get_json(&S, "/api/v1/channel/groups", S.token[TL_VIEWER], NULL);
+    j = tl_get_json(&S, "/api/v1/channel/groups", S.token[TL_VIEWER], NULL);
     CHECK_INT(json_array_size(json_object_get(j, "items")), 10,
               "the state lists its ten groups");
     json_decref(j);

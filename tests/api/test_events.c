@@ -21,42 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SLOW 3
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SLOW 3
-#endif
-#endif
-#ifndef SLOW
-#define SLOW 1
-#endif
-
 static tl_node S, D, X;
-
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static bool eventually(bool (*fn)(void *), void *arg, double seconds)
-{
-    double end = mono() + seconds * SLOW;
-    for (;;) {
-        if (fn(arg))
-            return true;
-        if (mono() > end)
-            return false;
-        usleep(100000);
-    }
-}
-
-static const char *jstr(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
 
 /* ---- a small RFC 5545 reader ------------------------------------------------ */
 
@@ -172,35 +137,35 @@ static int compare_event(const json_t *ev, const json_t *as2, const char *where)
 {
     int bad = 0;
     char s[20], e[20];
-    ics_form(jstr(as2, "startTime") ? jstr(as2, "startTime") : "????????????????????", s);
-    ics_form(jstr(as2, "endTime") ? jstr(as2, "endTime") : "????????????????????", e);
+    ics_form(tl_jstr(as2, "startTime") ? tl_jstr(as2, "startTime") : "????????????????????", s);
+    ics_form(tl_jstr(as2, "endTime") ? tl_jstr(as2, "endTime") : "????????????????????", e);
     const json_t *loc = json_object_get(as2, "location");
     char location[1200];
-    snprintf(location, sizeof location, "%s, %s", jstr(loc, "name"), jstr(loc, "address"));
+    snprintf(location, sizeof location, "%s, %s", tl_jstr(loc, "name"), tl_jstr(loc, "address"));
     const char *pairs[][3] = {
-        {"UID", jstr(as2, "id"), "UID = id"},
-        {"URL", jstr(as2, "url"), "URL = url"},
-        {"SUMMARY", jstr(as2, "name"), "SUMMARY = name"},
+        {"UID", tl_jstr(as2, "id"), "UID = id"},
+        {"URL", tl_jstr(as2, "url"), "URL = url"},
+        {"SUMMARY", tl_jstr(as2, "name"), "SUMMARY = name"},
         {"DTSTART", s, "DTSTART = startTime"},
         {"DTEND", e, "DTEND = endTime"},
-        {"DESCRIPTION", jstr(json_object_get(as2, "source"), "content"),
+        {"DESCRIPTION", tl_jstr(json_object_get(as2, "source"), "content"),
          "DESCRIPTION = source.content"},
         {"LOCATION", location, "LOCATION = location name, address"},
         {"LAST-MODIFIED", NULL, "LAST-MODIFIED = updated"},
     };
     char lm[20];
-    if (jstr(as2, "updated")) {
-        ics_form(jstr(as2, "updated"), lm);
+    if (tl_jstr(as2, "updated")) {
+        ics_form(tl_jstr(as2, "updated"), lm);
         pairs[7][1] = lm;
     }
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
-        const char *got = jstr(ev, pairs[i][0]);
+        const char *got = tl_jstr(ev, pairs[i][0]);
         bool ok = got && pairs[i][1] && !strcmp(got, pairs[i][1]);
         CHECK(ok, "%s: %s: got '%s', want '%s'", where, pairs[i][2], got ? got : "(none)",
               pairs[i][1] ? pairs[i][1] : "(none)");
         bad += !ok;
     }
-    const char *stamp = jstr(ev, "DTSTAMP");
+    const char *stamp = tl_jstr(ev, "DTSTAMP");
     CHECK(stamp && strlen(stamp) == 16 && stamp[8] == 'T' && stamp[15] == 'Z',
           "%s: DTSTAMP in UTC: %s", where, stamp ? stamp : "(none)");
     return bad;
@@ -238,9 +203,9 @@ static void validation(void)
         char *ct = tl_header(&r, "Content-Type");
         json_t *e0 = json_array_get(json_object_get(r.json, "errors"), 0);
         CHECK(r.status == 422 && ct && strstr(ct, "application/problem+json") &&
-                  jstr(e0, "field") && !strcmp(jstr(e0, "field"), cases[i].field),
+                  tl_jstr(e0, "field") && !strcmp(tl_jstr(e0, "field"), cases[i].field),
               "%s: 422 problem naming %s (got %ld, %s)", cases[i].what, cases[i].field, r.status,
-              jstr(e0, "field") ? jstr(e0, "field") : "-");
+              tl_jstr(e0, "field") ? tl_jstr(e0, "field") : "-");
         free(ct);
         tl_resp_free(&r);
     }
@@ -278,12 +243,12 @@ static void create_and_as2(void)
     tl_api(&r, &D, "POST", "/api/v1/events", D.token[TL_EDITOR], body, NULL);
     free(body);
     CHECK_INT(r.status, 201, "an editor creates an event");
-    CHECK_STR(jstr(r.json, "start_time"), "2027-03-01T08:30:00Z", "start time normalised to UTC");
+    CHECK_STR(tl_jstr(r.json, "start_time"), "2027-03-01T08:30:00Z", "start time normalised to UTC");
     char *etag = tl_header(&r, "ETag");
     CHECK_STR(etag, "\"1\"", "ETag of the new event");
     free(etag);
-    snprintf(event_id, sizeof event_id, "%s", jstr(r.json, "id") ? jstr(r.json, "id") : "");
-    snprintf(event_url, sizeof event_url, "%s", jstr(r.json, "url") ? jstr(r.json, "url") : "");
+    snprintf(event_id, sizeof event_id, "%s", tl_jstr(r.json, "id") ? tl_jstr(r.json, "id") : "");
+    snprintf(event_url, sizeof event_url, "%s", tl_jstr(r.json, "url") ? tl_jstr(r.json, "url") : "");
     tl_resp_free(&r);
     CHECK(event_id[0] && strstr(event_url, D.srv.base), "the event has an id and a URL");
 
@@ -297,19 +262,19 @@ static void create_and_as2(void)
     CHECK_INT(r.status, 200, "the event URL serves AS2");
     json_t *o = r.json;
     const json_t *loc = json_object_get(o, "location");
-    CHECK_STR(jstr(o, "type"), "Event", "type");
-    CHECK_STR(jstr(o, "id"), event_url, "id");
-    CHECK_STR(jstr(o, "url"), event_url, "url");
-    CHECK_STR(jstr(o, "name"), NAME, "name");
-    CHECK_STR(jstr(o, "startTime"), "2027-03-01T08:30:00Z", "startTime");
-    CHECK_STR(jstr(o, "endTime"), "2027-03-02T16:00:00Z", "endTime");
-    CHECK_STR(jstr(loc, "type"), "Place", "location.type");
-    CHECK_STR(jstr(loc, "name"), "Rathaus Magdeburg, Saal 2", "location.name");
-    CHECK_STR(jstr(loc, "address"), "Alter Markt 6; 39104 Magdeburg", "location.address");
-    CHECK(jstr(o, "content") && strstr(jstr(o, "content"), "<p>Zeile eins") &&
-              !strstr(jstr(o, "content"), "<Sprache>"),
+    CHECK_STR(tl_jstr(o, "type"), "Event", "type");
+    CHECK_STR(tl_jstr(o, "id"), event_url, "id");
+    CHECK_STR(tl_jstr(o, "url"), event_url, "url");
+    CHECK_STR(tl_jstr(o, "name"), NAME, "name");
+    CHECK_STR(tl_jstr(o, "startTime"), "2027-03-01T08:30:00Z", "startTime");
+    CHECK_STR(tl_jstr(o, "endTime"), "2027-03-02T16:00:00Z", "endTime");
+    CHECK_STR(tl_jstr(loc, "type"), "Place", "location.type");
+    CHECK_STR(tl_jstr(loc, "name"), "Rathaus Magdeburg, Saal 2", "location.name");
+    CHECK_STR(tl_jstr(loc, "address"), "Alter Markt 6; 39104 Magdeburg", "location.address");
+    CHECK(tl_jstr(o, "content") && strstr(tl_jstr(o, "content"), "<p>Zeile eins") &&
+              !strstr(tl_jstr(o, "content"), "<Sprache>"),
           "content is HTML with the text escaped");
-    CHECK_STR(jstr(json_object_get(o, "source"), "content"), CONTENT, "source.content");
+    CHECK_STR(tl_jstr(json_object_get(o, "source"), "content"), CONTENT, "source.content");
     json_t *as2 = json_incref(o);
     tl_resp_free(&r);
 
@@ -369,8 +334,8 @@ static bool state_has(void *arg)
     json_t *e;
     json_array_foreach(json_object_get(r.json, "items"), i, e)
     {
-        if (jstr(e, "id") && !strcmp(jstr(e, "id"), event_id) && jstr(e, "name") &&
-            strstr(jstr(e, "name"), w->needle))
+        if (tl_jstr(e, "id") && !strcmp(tl_jstr(e, "id"), event_id) && tl_jstr(e, "name") &&
+            strstr(tl_jstr(e, "name"), w->needle))
             found = true;
     }
     tl_resp_free(&r);
@@ -382,7 +347,7 @@ static void update_and_federate(void)
     char path[128];
     snprintf(path, sizeof path, "/api/v1/events/%s", event_id);
     state_want w = {"Teil 1", true};
-    CHECK(eventually(state_has, &w, 20), "the event reaches the state");
+    CHECK(tl_eventually(state_has, &w, 20), "the event reaches the state");
 
     tl_resp r;
     const char *upd = "{\"name\":\"Fachtag Sprache, Teil 2; neu\"}";
@@ -396,7 +361,7 @@ static void update_and_federate(void)
     tl_api(&r, &D, "PATCH", path, D.token[TL_EDITOR], "{\"end_time\":\"2027-02-01T00:00:00Z\"}",
            NULL);
     json_t *e0 = json_array_get(json_object_get(r.json, "errors"), 0);
-    CHECK(r.status == 422 && jstr(e0, "field") && !strcmp(jstr(e0, "field"), "end_time"),
+    CHECK(r.status == 422 && tl_jstr(e0, "field") && !strcmp(tl_jstr(e0, "field"), "end_time"),
           "PATCH to an end before the start: 422 naming end_time");
     tl_resp_free(&r);
     tl_api(&r, &D, "PATCH", path, D.token[TL_VIEWER], upd, NULL);
@@ -404,10 +369,10 @@ static void update_and_federate(void)
     tl_resp_free(&r);
 
     state_want w2 = {"Teil 2", true};
-    CHECK(eventually(state_has, &w2, 20), "the update reaches the state");
+    CHECK(tl_eventually(state_has, &w2, 20), "the update reaches the state");
     tl_api(&r, &S, "GET", path, NULL, NULL, NULL);
-    CHECK(r.status == 200 && jstr(r.json, "district") && !strcmp(jstr(r.json, "district"), "15003") &&
-              jstr(r.json, "home_url") && !strcmp(jstr(r.json, "home_url"), event_url),
+    CHECK(r.status == 200 && tl_jstr(r.json, "district") && !strcmp(tl_jstr(r.json, "district"), "15003") &&
+              tl_jstr(r.json, "home_url") && !strcmp(tl_jstr(r.json, "home_url"), event_url),
           "the state keeps the district and the home URL");
     tl_resp_free(&r);
     tl_api(&r, &S, "PATCH", path, S.token[TL_ADMIN], upd, NULL);
@@ -431,7 +396,7 @@ static void update_and_federate(void)
     json_t *ev;
     json_array_foreach(evs, i, ev)
     {
-        if (jstr(ev, "UID") && !strcmp(jstr(ev, "UID"), event_url))
+        if (tl_jstr(ev, "UID") && !strcmp(tl_jstr(ev, "UID"), event_url))
             mine = ev;
     }
     CHECK(mine != NULL, "the state's /events.ics has the district's event");
@@ -442,7 +407,7 @@ static void update_and_federate(void)
     /* The state serves the district's object at its own /events/ID. */
     snprintf(url, sizeof url, "%s/events/%s", S.srv.base, event_id);
     tl_http(&r, "GET", url, acc, NULL, NULL);
-    CHECK(r.status == 200 && jstr(r.json, "id") && !strcmp(jstr(r.json, "id"), event_url),
+    CHECK(r.status == 200 && tl_jstr(r.json, "id") && !strcmp(tl_jstr(r.json, "id"), event_url),
           "the state serves the district's Event (id on the district)");
     tl_resp_free(&r);
 
@@ -454,11 +419,11 @@ static void update_and_federate(void)
     CHECK_INT(r.status, 410, "a deleted event is gone");
     tl_resp_free(&r);
     tl_http(&r, "GET", event_url, acc, NULL, NULL);
-    CHECK(r.status == 410 && jstr(r.json, "type") && !strcmp(jstr(r.json, "type"), "Tombstone"),
+    CHECK(r.status == 410 && tl_jstr(r.json, "type") && !strcmp(tl_jstr(r.json, "type"), "Tombstone"),
           "its URL answers a Tombstone");
     tl_resp_free(&r);
     state_want w3 = {"Teil", false};
-    CHECK(eventually(state_has, &w3, 20), "the deletion reaches the state");
+    CHECK(tl_eventually(state_has, &w3, 20), "the deletion reaches the state");
     tl_http(&r, "GET", url, NULL, NULL, NULL);
     snprintf(url, sizeof url, "%s/events.ics", S.srv.base);
     tl_resp_free(&r);
@@ -473,8 +438,8 @@ static void update_and_federate(void)
     json_array_foreach(json_object_get(r.json, "orderedItems"), i, ev)
     {
         json_t *o = json_object_get(ev, "object");
-        const char *t = jstr(ev, "type"), *ot = jstr(o, "type");
-        if (!t || !ot || !jstr(o, "id") || strcmp(jstr(o, "id"), event_url))
+        const char *t = tl_jstr(ev, "type"), *ot = tl_jstr(o, "type");
+        if (!t || !ot || !tl_jstr(o, "id") || strcmp(tl_jstr(o, "id"), event_url))
             continue;
         if (!strcmp(t, "Create") && !strcmp(ot, "Event"))
             seen |= 1;
@@ -496,7 +461,7 @@ static bool state_has_late(void *arg)
     char path[128];
     snprintf(path, sizeof path, "/api/v1/events/%s", late_id);
     tl_api(&r, &S, "GET", path, NULL, NULL, NULL);
-    bool ok = r.status == 200 && jstr(r.json, "name") && !strcmp(jstr(r.json, "name"), "Nachgeholt");
+    bool ok = r.status == 200 && tl_jstr(r.json, "name") && !strcmp(tl_jstr(r.json, "name"), "Nachgeholt");
     tl_resp_free(&r);
     return ok;
 }
@@ -513,11 +478,11 @@ static void backfill(void)
            "\"2027-05-01T12:00:00Z\"}",
            NULL);
     CHECK_INT(r.status, 201, "an event while the state is down");
-    snprintf(late_id, sizeof late_id, "%s", jstr(r.json, "id") ? jstr(r.json, "id") : "");
+    snprintf(late_id, sizeof late_id, "%s", tl_jstr(r.json, "id") ? tl_jstr(r.json, "id") : "");
     tl_resp_free(&r);
     usleep(1500000); /* the district's first delivery attempt fails */
     CHECK_INT(tl_node_restart(&S), 0, "restart the state");
-    CHECK(eventually(state_has_late, NULL, 20), "the state backfills the missed event");
+    CHECK(tl_eventually(state_has_late, NULL, 20), "the state backfills the missed event");
 }
 
 static bool log_has(void *arg)
@@ -548,7 +513,7 @@ static void unregistered(void)
     tl_resp_free(&r);
     char needle[200];
     snprintf(needle, sizeof needle, "%s is not a registered district", actor);
-    CHECK(eventually(log_has, needle, 20),
+    CHECK(tl_eventually(log_has, needle, 20),
           "the state refuses its event");
     tl_api(&r, &S, "GET", "/api/v1/events", NULL, NULL, NULL);
     CHECK(r.body && !strstr(r.body, "Fremdtermin"), "and does not list it");
@@ -569,7 +534,7 @@ static bool state_follows(void *arg)
     tl_resp_free(&r);
     tl_api(&r, &S, "GET", "/api/v1/federation/following", S.token[TL_VIEWER], NULL, NULL);
     json_t *f0 = json_array_get(json_object_get(r.json, "items"), 0);
-    ok = ok && jstr(f0, "state") && !strcmp(jstr(f0, "state"), "accepted");
+    ok = ok && tl_jstr(f0, "state") && !strcmp(tl_jstr(f0, "state"), "accepted");
     tl_resp_free(&r);
     return ok;
 }
@@ -595,7 +560,7 @@ int main(void)
     tl_api(&r, &S, "POST", "/api/v1/districts", S.token[TL_ADMIN], body, NULL);
     CHECK_INT(r.status, 201, "register the district");
     tl_resp_free(&r);
-    CHECK(eventually(state_follows, NULL, 20), "the state follows the district");
+    CHECK(tl_eventually(state_follows, NULL, 20), "the state follows the district");
     validation();
     create_and_as2();
     update_and_federate();

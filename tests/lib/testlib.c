@@ -522,3 +522,54 @@ int tl_node_restart(tl_node *n)
     snprintf(data, sizeof data, "%s/node", n->dir);
     return tl_server_start_port(&n->srv, data, port);
 }
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TL_SLOW 3
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TL_SLOW 3
+#endif
+#endif
+#ifndef TL_SLOW
+#define TL_SLOW 1
+#endif
+
+double tl_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+bool tl_eventually(bool (*fn)(void *), void *arg, double seconds)
+{
+    double end = tl_mono() + seconds * TL_SLOW;
+    for (;;) {
+        if (fn(arg))
+            return true;
+        if (tl_mono() > end)
+            return false;
+        usleep(100000);
+    }
+}
+
+json_t *tl_get_json(tl_node *n, const char *path, const char *token, long *status)
+{
+    tl_resp r;
+    int rc = tl_api(&r, n, "GET", path, token, NULL, NULL);
+    if (status)
+        *status = rc ? -1 : r.status;
+    json_t *j = json_incref(r.json);
+    tl_resp_free(&r);
+    return j;
+}
+
+const char *tl_jstr(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+long long tl_jint(const json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}

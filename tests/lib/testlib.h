@@ -92,7 +92,7 @@ int tl_http(tl_resp *r, const char *method, const char *url, const char *const *
 char *tl_header(const tl_resp *r, const char *name);
 void tl_resp_free(tl_resp *r);
 
-#endif
+
 
 /* A district node for API tests: initialised in a fresh temporary
  * directory (district 15003), with one user and one API token per role
@@ -145,3 +145,19 @@ int tl_node_restart(tl_node *n);
 /* DATA directory of a node set up by the helpers above (n->dir + "/node");
  * static buffer, overwritten by the next call. */
 const char *tl_node_data(const tl_node *n);
+
+/* ---- polling and JSON helpers --------------------------------------------- */
+
+/* Seconds on the monotonic clock. */
+double tl_mono(void);
+/* Calls fn(arg) every 100 ms until it returns true (true) or `seconds` have
+ * passed (false); the bound is tripled under AddressSanitizer. */
+bool tl_eventually(bool (*fn)(void *), void *arg, double seconds);
+/* GET path on n (token may be NULL): the parsed JSON body (new reference, or
+ * NULL) and the status in *status (-1 when the request failed). */
+json_t *tl_get_json(tl_node *n, const char *path, const char *token, long *status);
+/* Member k of o as a string (NULL) or an integer (0). */
+const char *tl_jstr(const json_t *o, const char *k);
+long long tl_jint(const json_t *o, const char *k);
+
+#endif
