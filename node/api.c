@@ -125,7 +125,7 @@ json_t *api_body_object(http_req *req, http_resp *resp)
     return j;
 }
 
-static void set_etag(http_resp *resp, long long version)
+void api_set_etag(http_resp *resp, long long version)
 {
     char etag[32];
     snprintf(etag, sizeof etag, "\"%lld\"", version);
@@ -134,7 +134,7 @@ static void set_etag(http_resp *resp, long long version)
 
 /* If-Match: "3" or W/"3" or 3. Returns the version, -1 when absent, -2 when
  * malformed. */
-static long long if_match(http_req *req)
+long long api_if_match(http_req *req)
 {
     const char *h = http_header(req, "If-Match");
     if (!h)
@@ -308,7 +308,7 @@ static void h_get(http_req *req, http_resp *resp)
         resp->status = 200;
         resp->ctype = "application/json; charset=utf-8";
         buf_puts(&resp->body, doc);
-        set_etag(resp, version);
+        api_set_etag(resp, version);
     } else {
         answer_status(resp, rs, NULL, NULL, kind);
     }
@@ -336,7 +336,7 @@ static void h_create(http_req *req, http_resp *resp)
         snprintf(loc, sizeof loc, "/api/v1/%s/%s", paths[kind],
                  json_string_value(json_object_get(out, "id")));
         http_set_header(resp, "Location", loc);
-        set_etag(resp, 1);
+        api_set_etag(resp, 1);
         http_json(resp, 201, json_incref(out));
     } else {
         answer_status(resp, rs, errors, NULL, kind);
@@ -351,7 +351,7 @@ static void h_update(http_req *req, http_resp *resp)
     rec_kind kind = kind_of_path(req->path);
     if (!api_require(req, resp, ROLE_EDITOR))
         return;
-    long long v = if_match(req);
+    long long v = api_if_match(req);
     if (v == -1) {
         http_problem(resp, 428, "precondition-required", "If-Match required",
                      "Send If-Match with the version you edited (the ETag from GET).",
@@ -371,7 +371,7 @@ static void h_update(http_req *req, http_resp *resp)
     rec_status rs =
         record_update(req->db, kind, req->params[0], v, in, req->who.actor, &out, &errors);
     if (rs == REC_OK) {
-        set_etag(resp, json_integer_value(json_object_get(out, "version")));
+        api_set_etag(resp, json_integer_value(json_object_get(out, "version")));
         http_json(resp, 200, json_incref(out));
     } else {
         answer_status(resp, rs, errors, out, kind);
@@ -386,7 +386,7 @@ static void h_delete(http_req *req, http_resp *resp)
     rec_kind kind = kind_of_path(req->path);
     if (!api_require(req, resp, ROLE_EDITOR))
         return;
-    long long v = if_match(req);
+    long long v = api_if_match(req);
     if (v == -2) {
         http_problem(resp, 400, "invalid-parameter", "Bad If-Match", NULL, "If-Match", NULL);
         return;
@@ -873,7 +873,7 @@ static void h_changes(http_req *req, http_resp *resp)
 static void h_settings(http_req *req, http_resp *resp)
 {
     json_t *s = settings_get(req->db, req->cfg->name);
-    set_etag(resp, json_integer_value(json_object_get(s, "version")));
+    api_set_etag(resp, json_integer_value(json_object_get(s, "version")));
     http_json(resp, 200, s);
 }
 
@@ -881,7 +881,7 @@ static void h_settings_update(http_req *req, http_resp *resp)
 {
     if (!api_require(req, resp, ROLE_ADMIN))
         return;
-    long long v = if_match(req);
+    long long v = api_if_match(req);
     if (v == -1) {
         http_problem(resp, 428, "precondition-required", "If-Match required",
                      "Send If-Match with the version you edited (the ETag from GET).",
@@ -904,7 +904,7 @@ static void h_settings_update(http_req *req, http_resp *resp)
     json_t *out = NULL, *errors = NULL;
     int rc = settings_update(req->db, req->cfg->name, v, in, &out, &errors);
     if (rc == 0) {
-        set_etag(resp, json_integer_value(json_object_get(out, "version")));
+        api_set_etag(resp, json_integer_value(json_object_get(out, "version")));
         http_json(resp, 200, json_incref(out));
     } else if (rc == 1) {
         http_problem(resp, 422, "validation", "The settings are not valid",

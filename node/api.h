@@ -24,4 +24,10 @@ json_t *api_body_object(http_req *req, http_resp *resp);
  * prefix. */
 const char *api_share_dir(void);
 
+/* Sets ETag: "VERSION". */
+void api_set_etag(http_resp *resp, long long version);
+/* If-Match: "3", W/"3" or 3. Returns the version, -1 when absent, -2 when
+ * malformed. */
+long long api_if_match(http_req *req);
+
 #endif

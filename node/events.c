@@ -548,35 +548,6 @@ void events_init(const fed_ctx *ctx)
 
 /* ---- API ------------------------------------------------------------------------ */
 
-static void set_etag(http_resp *resp, long long version)
-{
-    char etag[32];
-    snprintf(etag, sizeof etag, "\"%lld\"", version);
-    http_set_header(resp, "ETag", etag);
-}
-
-/* If-Match: -1 absent, -2 malformed, else the version. */
-static long long if_match(http_req *req)
-{
-    const char *h = http_header(req, "If-Match");
-    if (!h)
-        return -1;
-    while (*h == ' ')
-        h++;
-    if (!strncmp(h, "W/", 2))
-        h += 2;
-    if (*h == '"')
-        h++;
-    char *end;
-    errno = 0;
-    long long v = strtoll(h, &end, 10);
-    if (errno || end == h || v < 1)
-        return -2;
-    if (*end == '"')
-        end++;
-    return *end ? -2 : v;
-}
-
 static void h_list(http_req *req, http_resp *resp)
 {
     const char *when = http_query(req, "when");
@@ -618,7 +589,7 @@ static void h_get(http_req *req, http_resp *resp)
         http_problem(resp, 404, "not-found", "Not found", "No such event.", NULL, NULL);
         return;
     }
-    set_etag(resp, json_integer_value(json_object_get(doc, "version")));
+    api_set_etag(resp, json_integer_value(json_object_get(doc, "version")));
     http_json(resp, util_jstr(doc, "deleted") ? 410 : 200, doc);
 }
 
@@ -667,7 +638,7 @@ static void h_create(http_req *req, http_resp *resp)
         return;
     }
     log_event(LOG_INFO, "event.created", "id", id, "by", req->who.actor, NULL);
-    set_etag(resp, 1);
+    api_set_etag(resp, 1);
     http_set_header(resp, "Location", url);
     http_json(resp, 201, doc);
 }
@@ -675,7 +646,7 @@ static void h_create(http_req *req, http_resp *resp)
 /* Loads the local event for a write; answers 404/410/409/412 itself. */
 static json_t *load_for_write(http_req *req, http_resp *resp)
 {
-    long long im = if_match(req);
+    long long im = api_if_match(req);
     if (im == -2) {
         http_problem(resp, 400, "invalid-parameter", "Bad If-Match",
                      "If-Match must be the ETag of the version you edited, like \"3\".",
@@ -742,7 +713,7 @@ static void h_update(http_req *req, http_resp *resp)
         json_decref(doc);
         return;
     }
-    set_etag(resp, v);
+    api_set_etag(resp, v);
     http_json(resp, 200, doc);
 }
 
