@@ -286,6 +286,24 @@ int db_exec_stmt(sqlite3_stmt *st)
     return ok;
 }
 
+void db_request_done(db *d)
+{
+    /* A statement stepped but never reset keeps a read transaction open, and
+     * the connection would go on seeing that old snapshot in later requests
+     * (a revoked token still working, say). Reset them, end any transaction
+     * a handler left open, and name the statement so the bug can be fixed. */
+    for (int i = 0; i < d->ncache; i++) {
+        if (sqlite3_stmt_busy(d->cache[i].st)) {
+            log_event(LOG_WARN, "db.statement_left_open", "sql", d->cache[i].sql, NULL);
+            sqlite3_reset(d->cache[i].st);
+        }
+    }
+    if (!sqlite3_get_autocommit(d->h)) {
+        log_event(LOG_WARN, "db.transaction_left_open", NULL);
+        db_rollback(d);
+    }
+}
+
 int db_begin(db *d)
 {
     if (d->writing || write_lock())

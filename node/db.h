@@ -76,4 +76,8 @@ void db_checkpointer_stop(void);
  * opening the server's connections; it replaces the automatic checkpoint. */
 void db_set_write_hook(void (*fn)(void));
 
+/* After each HTTP request: resets statements left active and ends a
+ * transaction left open, logging each (a stale snapshot otherwise). */
+void db_request_done(db *d);
+
 #endif

@@ -316,6 +316,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (srv->authenticate)
             srv->authenticate(&req);
         route = dispatch(&req, &resp);
+        db_request_done(req.db);
     }
     metrics_observe(route, method, resp.status, metrics_now() - t0);
     enum MHD_Result ret = send_response(conn, &resp);
