@@ -36,6 +36,31 @@ void record_set_district(const char *code)
     snprintf(own_district, sizeof own_district, "%s", code ? code : "");
 }
 
+/* A new record's id carries the code of the district that created it:
+ * "m-15085-" and 16 random characters. The state refuses a record whose id
+ * names another district than its sender, so no district can take an id
+ * that belongs to another before that district's record arrives. Ids
+ * without a code (records created before this scheme, and on nodes without
+ * a district code) stay valid. */
+static void new_record_id(rec_kind kind, char *out, size_t outlen)
+{
+    char prefix[16];
+    bool coded = strlen(own_district) == 5 && strspn(own_district, "0123456789") == 5;
+    snprintf(prefix, sizeof prefix, "%s%s%s", kind_prefix[kind], coded ? own_district : "",
+             coded ? "-" : "");
+    util_random_id(prefix, out, outlen);
+}
+
+const char *record_id_district(const char *id, char *code, size_t codelen)
+{
+    if (!id || strlen(id) < 9 || id[1] != '-' || id[7] != '-' ||
+        strspn(id + 2, "0123456789") != 5 || codelen < 6)
+        return NULL;
+    memcpy(code, id + 2, 5);
+    code[5] = '\0';
+    return code;
+}
+
 void record_set_publish_hook(record_publish_fn fn, void *ud)
 {
     publish_fn = fn;
@@ -887,8 +912,8 @@ rec_status record_create(db *d, rec_kind kind, const char *parent_id, json_t *in
         rs = REC_INVALID;
         goto out;
     }
-    char id[32], now[21];
-    util_random_id(kind_prefix[kind], id, sizeof id);
+    char id[40], now[21];
+    new_record_id(kind, id, sizeof id);
     util_now_iso(now);
     doc = render(kind, id, parent_id, 1, now, now, fields);
     long long seq = 0;
@@ -1420,6 +1445,14 @@ rec_status record_replicate(db *d, const json_t *rec, const char *district,
         json_integer_value(ver) < 1 || !util_jstr(rec, "created") || !util_jstr(rec, "updated") ||
         (kind == REC_PROGRESS && !plain_id(util_jstr(rec, "measure"), REC_MEASURE))) {
         *why = "malformed record: needs type, id, url, version, created and updated";
+        return REC_INVALID;
+    }
+    char c1[8], c2[8];
+    const char *id_code = record_id_district(id, c1, sizeof c1);
+    const char *parent_code =
+        kind == REC_PROGRESS ? record_id_district(util_jstr(rec, "measure"), c2, sizeof c2) : NULL;
+    if ((id_code && strcmp(id_code, district)) || (parent_code && strcmp(parent_code, district))) {
+        *why = "this record id belongs to another district";
         return REC_INVALID;
     }
     long long version = json_integer_value(ver);

@@ -35,6 +35,10 @@ void record_set_base_url(const char *base_url);
 /* Sets this node's district code, used to tag local records (once). */
 void record_set_district(const char *code);
 
+/* The district code a record id carries ("m-15085-…" gives "15085" in code),
+ * or NULL for an id without one. */
+const char *record_id_district(const char *id, char *code, size_t codelen);
+
 /* Called inside the write transaction after every change, with the kind, the
  * operation ("create", "update", "delete") and the new document (a tombstone
  * for delete). Returning nonzero aborts the transaction. Federation installs
