@@ -133,8 +133,9 @@ char *outbox_activity(db *d, const char *activity_id)
 }
 
 json_t *outbox_collection(db *d, const fed_ctx *ctx, bool page, long long max_seq,
-                          long long after_seq, int limit)
+                          long long after_seq, int limit, bool latest)
 {
+    latest = latest && after_seq >= 0;
     sqlite3_stmt *st = db_stmt(d, "SELECT count(*) FROM outbox WHERE local=:local");
     long long total = 0;
     if (st) {
@@ -151,7 +152,14 @@ json_t *outbox_collection(db *d, const fed_ctx *ctx, bool page, long long max_se
                          "OrderedCollection", "totalItems", (json_int_t)total, "first", first);
     if (limit < 1 || limit > 100)
         limit = 20;
-    if (after_seq >= 0)
+    if (latest)
+        st = db_stmt(d, "SELECT o.seq, o.activity FROM outbox o WHERE o.seq > :after AND "
+                        "o.local=:local AND (o.type NOT IN ('Create','Update') OR "
+                        "o.object_id IS NULL OR o.object_id=:actor OR NOT EXISTS("
+                        "SELECT 1 FROM outbox n WHERE n.object_id=o.object_id AND n.seq > o.seq "
+                        "AND n.local=o.local AND n.type IN ('Create','Update','Delete'))) "
+                        "ORDER BY o.seq ASC LIMIT :limit");
+    else if (after_seq >= 0)
         st = db_stmt(d, "SELECT seq, activity FROM outbox WHERE seq > :after AND local=:local "
                         "ORDER BY seq ASC LIMIT :limit");
     else if (max_seq > 0)
@@ -163,6 +171,8 @@ json_t *outbox_collection(db *d, const fed_ctx *ctx, bool page, long long max_se
     if (!st)
         return NULL;
     db_bind_text(st, ":local", ctx->local);
+    if (latest)
+        db_bind_text(st, ":actor", ctx->actor);
     if (after_seq >= 0)
         db_bind_int(st, ":after", after_seq);
     else if (max_seq > 0)
@@ -178,8 +188,11 @@ json_t *outbox_collection(db *d, const fed_ctx *ctx, bool page, long long max_se
     }
     db_done(st);
     char self[FED_URL + 96], next[FED_URL + 96];
+    /* The next page keeps the limit and latest of this one. */
+    char lq[48];
+    snprintf(lq, sizeof lq, "%s&limit=%d", latest ? "&latest=true" : "", limit);
     if (after_seq >= 0)
-        snprintf(self, sizeof self, "%s?page=true&min_id=%lld", ctx->outbox, after_seq);
+        snprintf(self, sizeof self, "%s?page=true&min_id=%lld%s", ctx->outbox, after_seq, lq);
     else if (max_seq > 0)
         snprintf(self, sizeof self, "%s?page=true&max_id=%lld", ctx->outbox, max_seq);
     else
@@ -190,9 +203,9 @@ json_t *outbox_collection(db *d, const fed_ctx *ctx, bool page, long long max_se
                           (json_int_t)total, "orderedItems", items);
     if ((int)json_array_size(items) == limit) {
         if (after_seq >= 0)
-            snprintf(next, sizeof next, "%s?page=true&min_id=%lld", ctx->outbox, last);
+            snprintf(next, sizeof next, "%s?page=true&min_id=%lld%s", ctx->outbox, last, lq);
         else
-            snprintf(next, sizeof next, "%s?page=true&max_id=%lld", ctx->outbox, last);
+            snprintf(next, sizeof next, "%s?page=true&max_id=%lld%s", ctx->outbox, last, lq);
         json_object_set_new(p, "next", json_string(next));
     }
     return p;

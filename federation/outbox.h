@@ -27,9 +27,14 @@ int outbox_enqueue(db *d, const char *local, const char *activity_id, const char
  *  - newest first, starting below max_seq (0 = from the newest);
  *  - or, when after_seq >= 0, oldest first from just after after_seq
  *    (backfill: resume after a known item; 0 = from the beginning).
+ * latest (only with after_seq >= 0): leave out a Create or Update when a
+ * later Create, Update or Delete of the same object follows, so a follower
+ * catching up reads each object's newest state once. Updates of the actor
+ * itself (key rotations) are never left out: each is signed by the key
+ * before it.
  * Returns a new reference. */
 json_t *outbox_collection(db *d, const fed_ctx *ctx, bool page, long long max_seq,
-                          long long after_seq, int limit);
+                          long long after_seq, int limit, bool latest);
 
 /* The outbox sequence number of an activity id, or 0. */
 long long outbox_seq_of(db *d, const char *activity_id);

@@ -713,11 +713,12 @@ static int backfill(db *d, district_row *dr, bool from_start, char *err, size_t 
         char url[2400];
         if (after[0]) {
             char *enc = curl_easy_escape(c, after, 0);
-            snprintf(url, sizeof url, "%s?page=true&limit=%d&after=%s", dr->outbox, limit,
-                     enc ? enc : "");
+            snprintf(url, sizeof url, "%s?page=true&limit=%d&latest=true&after=%s", dr->outbox,
+                     limit, enc ? enc : "");
             curl_free(enc);
         } else {
-            snprintf(url, sizeof url, "%s?page=true&limit=%d&min_id=0", dr->outbox, limit);
+            snprintf(url, sizeof url, "%s?page=true&limit=%d&latest=true&min_id=0", dr->outbox,
+                     limit);
         }
         json_t *page = NULL;
         if (remote_fetch(actx, url, &page, err, errlen)) {

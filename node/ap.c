@@ -192,6 +192,16 @@ static long long query_ll(const http_req *req, const char *name)
     return v ? strtoll(v, NULL, 10) : 0;
 }
 
+/* A boolean query parameter: "true"/"1" or "false"/"0"; -1 for anything
+ * else. Absent is false. */
+static int query_bool(const http_req *req, const char *name)
+{
+    const char *v = http_query(req, name);
+    if (!v || !strcmp(v, "false") || !strcmp(v, "0"))
+        return 0;
+    return !strcmp(v, "true") || !strcmp(v, "1") ? 1 : -1;
+}
+
 static void h_outbox(http_req *req, http_resp *resp)
 {
     const char *page = http_query(req, "page");
@@ -211,6 +221,12 @@ static void h_outbox(http_req *req, http_resp *resp)
         free(a);
         return;
     }
+    int latest = query_bool(req, "latest");
+    if (latest < 0) {
+        http_problem(resp, 400, "invalid-parameter", "Bad latest",
+                     "latest must be true or false.", "latest", NULL);
+        return;
+    }
     long long after = http_query(req, "min_id") ? query_ll(req, "min_id") : -1;
     const char *after_id = http_query(req, "after");
     if (after_id) {
@@ -222,7 +238,7 @@ static void h_outbox(http_req *req, http_resp *resp)
         }
     }
     json_t *c = outbox_collection(req->db, &ctx, page || after >= 0, query_ll(req, "max_id"),
-                                  after, (int)query_ll(req, "limit"));
+                                  after, (int)query_ll(req, "limit"), latest == 1);
     if (!c) {
         http_problem(resp, 500, "internal", "Internal error", NULL, NULL, NULL);
         return;
@@ -826,7 +842,7 @@ static void h_group_outbox(http_req *req, http_resp *resp)
     const char *page = http_query(req, "page");
     long long after = http_query(req, "min_id") ? query_ll(req, "min_id") : -1;
     json_t *c = outbox_collection(req->db, &g, page || after >= 0, query_ll(req, "max_id"), after,
-                                  (int)query_ll(req, "limit"));
+                                  (int)query_ll(req, "limit"), query_bool(req, "latest") == 1);
     if (c)
         as2(resp, 200, c);
     else

@@ -434,6 +434,87 @@ static void discovery(void)
     json_decref(p1);
 }
 
+/* Counts the activities about object_id in a walk over every page of the
+ * outbox from the start (following `next`); last_type and last_version get
+ * the last one seen. */
+static int outbox_walk(const char *query, const char *object_id, int *pages, char *last_type,
+                       size_t tlen, long long *last_version)
+{
+    char url[600];
+    snprintf(url, sizeof url, "%s/actor/outbox?page=true&min_id=0&limit=2%s", A.srv.base, query);
+    int n = 0;
+    *pages = 0;
+    *last_version = -1;
+    const char *as2[] = {"Accept: application/activity+json", NULL};
+    for (int guard = 0; guard < 1000 && url[0]; guard++) {
+        tl_resp r;
+        tl_http(&r, "GET", url, as2, NULL, NULL);
+        (*pages)++;
+        size_t i;
+        json_t *it;
+        json_array_foreach(json_object_get(r.json, "orderedItems"), i, it)
+        {
+            const json_t *obj = json_object_get(it, "object");
+            const char *oid = json_is_string(obj) ? json_string_value(obj) : tl_jstr(obj, "id");
+            if (oid && !strcmp(oid, object_id)) {
+                n++;
+                snprintf(last_type, tlen, "%s", tl_jstr(it, "type") ? tl_jstr(it, "type") : "");
+                *last_version = tl_jint(json_object_get(obj, "record"), "version");
+            }
+        }
+        const char *next = tl_jstr(r.json, "next");
+        snprintf(url, sizeof url, "%s", next ? next : "");
+        tl_resp_free(&r);
+    }
+    return n;
+}
+
+/* latest=true leaves out the Creates and Updates that a later activity
+ * about the same object supersedes, across pages (the state's backfill). */
+static void outbox_latest(void)
+{
+    long long v;
+    char *m1 = create_measure("Verdichtet", &v);
+    char *m2 = create_measure("Geloescht", &v);
+    const char *id1 = strrchr(m1, '/') + 1, *id2 = strrchr(m2, '/') + 1;
+    char path[200];
+    tl_resp r;
+    for (int k = 1; k <= 2; k++) {
+        snprintf(path, sizeof path, "/api/v1/measures/%s", id1);
+        char im[32];
+        snprintf(im, sizeof im, "If-Match: \"%d\"", k);
+        char body[32];
+        snprintf(body, sizeof body, "{\"progress\":%d}", 20 * k);
+        tl_api(&r, &A, "PATCH", path, A.token[TL_EDITOR], body, im);
+        CHECK(r.status == 200, "update %d of the measure (%ld)", k, r.status);
+        tl_resp_free(&r);
+    }
+    snprintf(path, sizeof path, "/api/v1/measures/%s", id2);
+    tl_api(&r, &A, "DELETE", path, A.token[TL_EDITOR], NULL, NULL);
+    CHECK(r.status == 200 || r.status == 204, "delete the second measure (%ld)", r.status);
+    tl_resp_free(&r);
+    char type[32];
+    int pages_full, pages_latest;
+    long long ver;
+    int full = outbox_walk("", m1, &pages_full, type, sizeof type, &ver);
+    CHECK_INT(full, 3, "the full outbox has the Create and both Updates");
+    int latest = outbox_walk("&latest=true", m1, &pages_latest, type, sizeof type, &ver);
+    CHECK(latest == 1 && !strcmp(type, "Update") && ver == 3,
+          "latest=true: only the newest Update (%d items, %s, version %lld)", latest, type, ver);
+    CHECK(pages_latest < pages_full, "latest=true needs fewer pages (%d, full %d)", pages_latest,
+          pages_full);
+    latest = outbox_walk("&latest=true", m2, &pages_latest, type, sizeof type, &ver);
+    CHECK(latest == 1 && !strcmp(type, "Delete"),
+          "latest=true: a deleted measure appears once, as its Delete (%d, %s)", latest, type);
+    tl_api(&r, &A, "GET", "/actor/outbox?page=true&min_id=0&latest=yes", NULL, NULL, NULL);
+    const json_t *e0 = json_array_get(json_object_get(r.json, "errors"), 0);
+    CHECK(r.status == 400 && tl_jstr(e0, "field") && !strcmp(tl_jstr(e0, "field"), "latest"),
+          "latest=yes is refused naming the parameter (%ld)", r.status);
+    tl_resp_free(&r);
+    free(m1);
+    free(m2);
+}
+
 int main(void)
 {
     if (tl_node_setup_fed(&A, "fedA", "15003", NULL) ||
@@ -443,6 +524,7 @@ int main(void)
     }
     replicate();
     discovery();
+    outbox_latest();
     tamper();
     tl_server_stop(&A.srv);
     tl_server_stop(&B.srv);
