@@ -156,7 +156,7 @@ json_t *outbox_collection(db *d, const fed_ctx *ctx, bool page, long long max_se
         st = db_stmt(d, "SELECT o.seq, o.activity FROM outbox o WHERE o.seq > :after AND "
                         "o.local=:local AND (o.type NOT IN ('Create','Update') OR "
                         "o.object_id IS NULL OR o.object_id=:actor OR NOT EXISTS("
-                        "SELECT 1 FROM outbox n WHERE n.object_id=o.object_id AND n.seq > o.seq "
+                        "SELECT 1 FROM outbox n INDEXED BY outbox_object WHERE n.object_id=o.object_id AND n.seq > o.seq "
                         "AND n.local=o.local AND n.type IN ('Create','Update','Delete'))) "
                         "ORDER BY o.seq ASC LIMIT :limit");
     else if (after_seq >= 0)
