@@ -118,7 +118,7 @@ static void record_result(db *d, const job *j, const net_resp *r)
     }
     sqlite3_stmt *st = db_stmt(d, "UPDATE deliveries SET state=:state, attempts=attempts+1, "
                                   "next_attempt=:next, last_status=:status, last_error=:err "
-                                  "WHERE id=:id");
+                                  "WHERE id=:id AND state='pending'");
     if (!st)
         return;
     db_bind_text(st, ":state", state);
@@ -289,12 +289,13 @@ json_t *delivery_summary(db *d)
 {
     sqlite3_stmt *st = db_stmt(d, "SELECT sum(state='pending'), sum(state='failed'), "
                                   "sum(state='done'), min(CASE WHEN state='pending' THEN "
-                                  "next_attempt END) FROM deliveries");
+                                  "next_attempt END), sum(state='superseded') FROM deliveries");
     json_t *j = json_object();
     if (st && sqlite3_step(st) == SQLITE_ROW) {
         json_object_set_new(j, "pending", json_integer(sqlite3_column_int64(st, 0)));
         json_object_set_new(j, "failed", json_integer(sqlite3_column_int64(st, 1)));
         json_object_set_new(j, "done", json_integer(sqlite3_column_int64(st, 2)));
+        json_object_set_new(j, "superseded", json_integer(sqlite3_column_int64(st, 4)));
         if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
             char iso[21];
             util_iso_time((time_t)sqlite3_column_int64(st, 3), iso);

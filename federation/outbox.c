@@ -70,6 +70,28 @@ int outbox_append(db *d, const fed_ctx *ctx, const json_t *activity)
     db_bind_int(st, ":now", (long long)time(NULL));
     if (db_exec_stmt(st))
         goto out;
+    const char *type = json_string_value(json_object_get(activity, "type"));
+    if (oid && type && (!strcmp(type, "Update") || !strcmp(type, "Delete")) &&
+        strcmp(oid, ctx->actor)) {
+        /* An Update still waiting for an inbox that now gets a newer Update
+         * or the Delete of the same object would only be ignored there (or
+         * overwritten at once): it is not retried. After an outage a
+         * follower gets each object's newest state instead of every step.
+         * Updates of the actor itself (key rotations: each signed by the
+         * key before it) are never superseded. */
+        st = db_stmt(d, "UPDATE deliveries SET state='superseded', last_error='superseded by ' || :aid "
+                        "WHERE state='pending' AND local=:local AND inbox IN (SELECT inbox FROM "
+                        "deliveries WHERE activity_id=:aid) AND activity_id IN (SELECT activity_id "
+                        "FROM outbox INDEXED BY outbox_object WHERE object_id=:oid AND local=:local "
+                        "AND type='Update' AND activity_id != :aid)");
+        if (!st)
+            goto out;
+        db_bind_text(st, ":aid", json_string_value(json_object_get(activity, "id")));
+        db_bind_text(st, ":local", ctx->local);
+        db_bind_text(st, ":oid", oid);
+        if (db_exec_stmt(st))
+            goto out;
+    }
     if (wake_fn)
         db_after_commit(d, wake_fn);
     rc = 0;

@@ -579,9 +579,10 @@ static void h_fed_deliveries(http_req *req, http_resp *resp)
     if (!api_require(req, resp, ROLE_VIEWER))
         return;
     const char *state = http_query(req, "state");
-    if (state && strcmp(state, "pending") && strcmp(state, "failed") && strcmp(state, "done")) {
+    if (state && strcmp(state, "pending") && strcmp(state, "failed") && strcmp(state, "done") &&
+        strcmp(state, "superseded")) {
         http_problem(resp, 400, "invalid-parameter", "Bad state",
-                     "state is pending, failed or done", "state", NULL);
+                     "state is pending, failed, done or superseded", "state", NULL);
         return;
     }
     const char *l = http_query(req, "limit");

@@ -355,9 +355,10 @@ static void render_delivery(buf *b, db *d)
          "Outgoing deliveries waiting to be sent or retried.");
     buf_printf(b, "dinet_delivery_queue_depth %lld\n", jint(s, "pending"));
     head(b, "dinet_deliveries", "gauge",
-         "Outgoing deliveries by state (failed: given up after a permanent error or 7 days).");
-    static const char *const states[] = {"pending", "failed", "done"};
-    for (size_t i = 0; i < 3; i++)
+         "Outgoing deliveries by state (failed: given up after a permanent error or 7 days; "
+         "superseded: a newer Update or the Delete of the object went to the same inbox).");
+    static const char *const states[] = {"pending", "failed", "done", "superseded"};
+    for (size_t i = 0; i < 4; i++)
         buf_printf(b, "dinet_deliveries{state=\"%s\"} %lld\n", states[i], jint(s, states[i]));
     const char *next = json_string_value(json_object_get(s, "next_attempt"));
     time_t t = next ? util_parse_iso_time(next) : -1;

@@ -380,5 +380,28 @@ const char *const schema_migrations[] = {
     "  activity TEXT);\n"
     "CREATE INDEX IF NOT EXISTS events_start ON events(deleted, start_time);\n",
 
+    /* 10: a pending Update that a later Update or Delete of the same object
+     * to the same inbox makes pointless is 'superseded' instead of being
+     * retried (federation/outbox.c); deliveries are found by activity. */
+    "CREATE TABLE deliveries_v10(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  activity_id TEXT NOT NULL,\n"
+    "  activity TEXT NOT NULL,\n"
+    "  inbox TEXT NOT NULL,\n"
+    "  state TEXT NOT NULL CHECK(state IN ('pending','done','failed','superseded')),\n"
+    "  attempts INTEGER NOT NULL DEFAULT 0,\n"
+    "  created INTEGER NOT NULL,\n"
+    "  next_attempt INTEGER NOT NULL,\n"
+    "  last_status INTEGER,\n"
+    "  last_error TEXT,\n"
+    "  local TEXT NOT NULL DEFAULT '');\n"
+    "INSERT INTO deliveries_v10(id, activity_id, activity, inbox, state, attempts, created, "
+    "next_attempt, last_status, last_error, local) SELECT id, activity_id, activity, inbox, "
+    "state, attempts, created, next_attempt, last_status, last_error, local FROM deliveries;\n"
+    "DROP TABLE deliveries;\n"
+    "ALTER TABLE deliveries_v10 RENAME TO deliveries;\n"
+    "CREATE INDEX deliveries_due ON deliveries(state, next_attempt);\n"
+    "CREATE INDEX deliveries_activity ON deliveries(activity_id);\n",
+
     NULL,
 };

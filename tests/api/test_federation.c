@@ -138,13 +138,29 @@ static void replicate(void)
     tl_api(&r, &A, "PATCH", path, A.token[TL_EDITOR], "{\"progress\":55}", "If-Match: \"1\"");
     CHECK_INT(r.status, 200, "A updates while B is down");
     tl_resp_free(&r);
-    e.version[1] = 2;
+    json_t *q = get_json(&A, "/api/v1/federation/deliveries", A.token[TL_VIEWER]);
+    long long sup0 = json_integer_value(json_object_get(q, "superseded"));
+    json_decref(q);
+    tl_api(&r, &A, "PATCH", path, A.token[TL_EDITOR], "{\"progress\":70}", "If-Match: \"2\"");
+    CHECK_INT(r.status, 200, "A updates the same measure again while B is down");
+    tl_resp_free(&r);
+    q = get_json(&A, "/api/v1/federation/deliveries?state=superseded", A.token[TL_VIEWER]);
+    CHECK(json_integer_value(json_object_get(q, "superseded")) == sup0 + 1 &&
+              json_array_size(json_object_get(q, "items")) >= 1 &&
+              !strncmp(tl_jstr(json_array_get(json_object_get(q, "items"), 0), "last_error")
+                           ? tl_jstr(json_array_get(json_object_get(q, "items"), 0), "last_error")
+                           : "",
+                       "superseded by ", 14),
+          "the first Update still waiting for B is superseded by the second (%lld, was %lld)",
+          json_integer_value(json_object_get(q, "superseded")), sup0);
+    json_decref(q);
+    e.version[1] = 3;
     e.version[3] = 1;
     e.version[4] = 1;
     e.n = 5;
     e.live = 4;
     sleep(1);
-    json_t *q = get_json(&A, "/api/v1/federation/deliveries?state=pending", A.token[TL_VIEWER]);
+    q = get_json(&A, "/api/v1/federation/deliveries?state=pending", A.token[TL_VIEWER]);
     CHECK(json_integer_value(json_object_get(q, "pending")) >= 3,
           "A's queue holds the undelivered activities (%lld pending)",
           json_integer_value(json_object_get(q, "pending")));

@@ -120,7 +120,7 @@ export async function render(main, _params, query) {
   // Deliveries -------------------------------------------------------------------
   const stateSel = field({
     field: 'deliveries', label: t('federation.showDeliveries'), type: 'select', value: dstate,
-    options: ['failed', 'pending', 'done'].map((s) => ({ value: s, label: t(`federation.dstates.${s}`) })),
+    options: ['failed', 'pending', 'done', 'superseded'].map((s) => ({ value: s, label: t(`federation.dstates.${s}`) })),
   });
   const stateForm = h('form', { class: 'inline-form', 'aria-label': t('federation.showDeliveries') }, stateSel, h('button', { type: 'submit', class: 'btn' }, t('list.apply')));
   stateForm.addEventListener('submit', (ev) => {
@@ -207,7 +207,7 @@ export async function render(main, _params, query) {
   }
 
   const summary = h('ul', { class: 'stats' },
-    ['pending', 'failed', 'done'].map((k) => h('li', { class: ['stat', k === 'failed' && deliveries.failed ? 'alert' : ''] },
+    ['pending', 'failed', 'done', 'superseded'].map((k) => h('li', { class: ['stat', k === 'failed' && deliveries.failed ? 'alert' : ''] },
       h('a', { href: `#/federation?deliveries=${k}` },
         h('span', { class: 'stat-value', dataset: { stat: k } }, formatNumber(deliveries[k] || 0)),
         h('span', { class: 'stat-label' }, t(`federation.dstates.${k}`))))));
