@@ -867,6 +867,39 @@ static void fetch_records(db *d, district_row *dr, char (*ids)[40], long n)
 }
 
 #define REPAIR_MAX 500
+/* While a backfill still finds activities, the summary check (which hashes
+ * every record of the district on both sides) runs at most this often. */
+#define SUMMARY_BUSY_INTERVAL 30
+
+static pthread_mutex_t summary_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    char code[8];
+    time_t at;
+} summary_checked[64];
+
+/* Whether the summary check of code is due; notes it as done now if so. A
+ * round whose backfill found nothing always checks. */
+static bool summary_due(const char *code, bool busy)
+{
+    time_t now = time(NULL);
+    bool due = true;
+    pthread_mutex_lock(&summary_mu);
+    int slot = -1;
+    for (int i = 0; i < 64 && slot < 0; i++)
+        if (!strcmp(summary_checked[i].code, code) || !summary_checked[i].code[0])
+            slot = i;
+    if (slot >= 0) {
+        if (busy && summary_checked[slot].code[0] &&
+            now - summary_checked[slot].at < SUMMARY_BUSY_INTERVAL)
+            due = false;
+        if (due) {
+            snprintf(summary_checked[slot].code, sizeof summary_checked[slot].code, "%s", code);
+            summary_checked[slot].at = now;
+        }
+    }
+    pthread_mutex_unlock(&summary_mu);
+    return due;
+}
 
 static int sync_one(db *d, const char *code)
 {
@@ -881,7 +914,7 @@ static int sync_one(db *d, const char *code)
         check_keys(d, &dr2);
         row_free(&dr2);
     }
-    if (n >= 0) {
+    if (n >= 0 && summary_due(code, n > 0)) {
         /* Compare summaries; fetch what differs (a delivery was lost, or
          * the cursor skipped something). */
         char base[1100], url[1200];
