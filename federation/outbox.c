@@ -79,11 +79,14 @@ int outbox_append(db *d, const fed_ctx *ctx, const json_t *activity)
          * follower gets each object's newest state instead of every step.
          * Updates of the actor itself (key rotations: each signed by the
          * key before it) are never superseded. */
+        /* Driven by the object's few outbox rows, never by the pending
+         * queue, which is long exactly when this matters. */
         st = db_stmt(d, "UPDATE deliveries SET state='superseded', last_error='superseded by ' || :aid "
-                        "WHERE state='pending' AND local=:local AND inbox IN (SELECT inbox FROM "
-                        "deliveries WHERE activity_id=:aid) AND activity_id IN (SELECT activity_id "
-                        "FROM outbox INDEXED BY outbox_object WHERE object_id=:oid AND local=:local "
-                        "AND type='Update' AND activity_id != :aid)");
+                        "WHERE id IN (SELECT dl.id FROM outbox o INDEXED BY outbox_object "
+                        "JOIN deliveries dl INDEXED BY deliveries_activity "
+                        "ON dl.activity_id=o.activity_id WHERE o.object_id=:oid AND o.local=:local "
+                        "AND o.type='Update' AND o.activity_id != :aid AND dl.state='pending' "
+                        "AND dl.inbox IN (SELECT inbox FROM deliveries WHERE activity_id=:aid))");
         if (!st)
             goto out;
         db_bind_text(st, ":aid", json_string_value(json_object_get(activity, "id")));

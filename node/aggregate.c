@@ -249,18 +249,26 @@ out:
  * of action and theme announces the measures of its field (FEP-1b12: the
  * object is announced by id, the form Mastodon handles best). Inside the
  * ingestion transaction. */
-static int announce(db *d, const json_t *obj, const json_t *rec)
+/* The signed Announces of a replicated record: one by the state actor and,
+ * for a measure, one by the Group of each of its fields and themes. Returns
+ * an array of [local, activity] ("" = the state actor), or NULL. Needs no
+ * database, so the backfill builds them before its write transaction. */
+static json_t *build_announces(const json_t *act)
 {
+    const json_t *obj = json_object_get(act, "object");
+    const json_t *rec = json_object_get(obj, "record");
     const char *oid = util_jstr(obj, "id");
-    if (!oid || !actx)
-        return 0;
+    if (!oid || !actx || !json_is_object(rec) || util_jstr(rec, "deleted"))
+        return NULL;
+    json_t *out = json_array();
     json_t *a = as2_activity(actx, "Announce", json_string(oid));
-    int rc = a ? outbox_append(d, actx, a) : -1;
-    json_decref(a);
-    if (rc || strcmp(util_jstr(rec, "type") ? util_jstr(rec, "type") : "", "measure"))
-        return rc;
+    if (!a)
+        goto fail;
+    json_array_append_new(out, json_pack("[s, o]", "", a));
+    if (strcmp(util_jstr(rec, "type") ? util_jstr(rec, "type") : "", "measure"))
+        return out;
     const char *lists[] = {"fields_of_action", "themes"};
-    for (int l = 0; l < 2 && !rc; l++) {
+    for (int l = 0; l < 2; l++) {
         size_t i;
         json_t *code;
         json_array_foreach(json_object_get(rec, lists[l]), i, code)
@@ -270,13 +278,35 @@ static int announce(db *d, const json_t *obj, const json_t *rec)
             fed_ctx g;
             fed_ctx_group(actx, json_string_value(code), &g);
             json_t *ga = as2_activity(&g, "Announce", json_string(oid));
-            rc = ga ? outbox_append(d, &g, ga) : -1;
-            json_decref(ga);
-            if (rc)
-                break;
+            if (!ga)
+                goto fail;
+            json_array_append_new(out, json_pack("[s, o]", json_string_value(code), ga));
         }
     }
-    return rc;
+    return out;
+fail:
+    json_decref(out);
+    return NULL;
+}
+
+/* Appends the Announces (built by build_announces) to the actors' outboxes. */
+static int announce(db *d, const json_t *list)
+{
+    size_t i;
+    const json_t *e;
+    json_array_foreach(list, i, e)
+    {
+        const char *local = json_string_value(json_array_get(e, 0));
+        fed_ctx g;
+        const fed_ctx *c = actx;
+        if (local && *local) {
+            fed_ctx_group(actx, local, &g);
+            c = &g;
+        }
+        if (outbox_append(d, c, json_array_get(e, 1)))
+            return -1;
+    }
+    return 0;
 }
 
 /* Whether act's proof verifies with a key the district had pinned before
@@ -311,7 +341,8 @@ static bool retired_key_verifies(db *d, const district_row *dr, const json_t *ac
 /* Applies one activity of a registered district. Runs inside the caller's
  * transaction. Returns 1 with *status/reason, or -1 on a storage error. */
 static int ingest(db *d, const district_row *dr, const json_t *act, const char *raw,
-                  bool check_proof, inbox_status *status, char *reason, size_t rlen)
+                  bool check_proof, json_t *announces, inbox_status *status, char *reason,
+                  size_t rlen)
 {
     const char *type = util_jstr(act, "type");
     const json_t *obj = json_object_get(act, "object");
@@ -402,8 +433,13 @@ static int ingest(db *d, const district_row *dr, const json_t *act, const char *
     }
     *status = rs == REC_OK ? INBOX_ACCEPTED : INBOX_IGNORED;
     snprintf(reason, rlen, "%s", rs == REC_OK ? "replicated" : "ignored: not newer");
-    if (rs == REC_OK && !util_jstr(rec, "deleted") && announce(d, obj, rec))
-        return -1;
+    if (rs == REC_OK && !util_jstr(rec, "deleted")) {
+        json_t *own = announces ? NULL : build_announces(act);
+        int arc = announce(d, announces ? announces : own);
+        json_decref(own);
+        if (arc)
+            return -1;
+    }
     char now[21];
     util_now_iso(now);
     sqlite3_stmt *st = db_stmt(d, "UPDATE districts SET last_contact=:now, "
@@ -439,7 +475,7 @@ static int content_hook(void *ud, db *d, const json_t *act, const char *type,
         snprintf(reason, rlen, "%s is not a registered district", who->id);
         return 1;
     }
-    int rc = ingest(d, &dr, act, raw, false, status, reason, rlen);
+    int rc = ingest(d, &dr, act, raw, false, NULL, status, reason, rlen);
     row_free(&dr);
     return rc;
 }
@@ -454,6 +490,19 @@ static long long item_version(const json_t *it, const char **oid)
     return *oid && json_is_integer(v) ? (long long)json_integer_value(v) : -1;
 }
 
+/* Whether the state holds the record of act in version v or a newer one. */
+static bool held_version(db *d, const json_t *act, long long v)
+{
+    const char *rid = util_jstr(json_object_get(json_object_get(act, "object"), "record"), "id");
+    sqlite3_stmt *st = rid && v >= 0 ? db_stmt(d, "SELECT version FROM records WHERE id=:id") : NULL;
+    if (!st)
+        return false;
+    db_bind_text(st, ":id", rid);
+    bool held = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) >= v;
+    db_done(st);
+    return held;
+}
+
 /* A Create or Update of a record the state holds in that version or a newer
  * one: the backfill got there first (the live delivery follows), or it is
  * a retry. Ignored before the signature checks; see inbox_hooks.precheck. */
@@ -464,16 +513,7 @@ static int precheck_hook(void *ud, db *d, const json_t *act, const char *type, c
     if (strcmp(type, "Create") && strcmp(type, "Update"))
         return 0;
     const char *oid;
-    long long v = item_version(act, &oid);
-    const char *rid = util_jstr(json_object_get(json_object_get(act, "object"), "record"), "id");
-    if (v < 0 || !rid)
-        return 0;
-    sqlite3_stmt *st = db_stmt(d, "SELECT version FROM records WHERE id=:id");
-    if (!st)
-        return 0;
-    db_bind_text(st, ":id", rid);
-    bool stale = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) >= v;
-    db_done(st);
+    bool stale = held_version(d, act, item_version(act, &oid));
     if (stale)
         snprintf(reason, rlen, "ignored: not newer");
     return stale;
@@ -650,8 +690,11 @@ static int ingest_page(db *d, district_row *dr, const json_t *items, char *last,
     if (n == 0)
         return 0;
     signed char *state = calloc(n, 1); /* 0 skip, 1 check proof in txn, 2 verified */
-    if (!state)
+    json_t **pre = calloc(n, sizeof *pre); /* Announces signed before the transaction */
+    if (!state) {
+        free(pre);
         return 0;
+    }
     for (size_t i = 0; i < n; i++) {
         const char *oid;
         long long v = item_version(json_array_get(items, i), &oid);
@@ -668,10 +711,19 @@ static int ingest_page(db *d, district_row *dr, const json_t *items, char *last,
         const char *vm = state[i] ? proof_verification_method(it) : NULL;
         if (vm && !strcmp(vm, dr->ed_key_id) && proof_verify(it, dr->ed_pk, NULL, 0) == 0)
             state[i] = 2;
+        /* Signing the Announces is the largest part of a replicated
+         * version's work that needs no database: done here, another
+         * district's page can be written meanwhile. Not for a version the
+         * state holds already (a full replay). */
+        if (pre && state[i] == 2 && !held_version(d, it, v))
+            pre[i] = build_announces(it);
     }
     int total = 0;
     if (db_begin(d)) {
         free(state);
+        for (size_t i = 0; pre && i < n; i++)
+            json_decref(pre[i]);
+        free(pre);
         return 0;
     }
     for (size_t i = 0; i < n; i++) {
@@ -683,7 +735,9 @@ static int ingest_page(db *d, district_row *dr, const json_t *items, char *last,
         char *raw = json_dumps(it, JSON_COMPACT);
         inbox_status st;
         char reason[300];
-        if (raw && ingest(d, dr, it, raw, state[i] == 1, &st, reason, sizeof reason) == 1 &&
+        if (raw &&
+            ingest(d, dr, it, raw, state[i] == 1, pre ? pre[i] : NULL, &st, reason,
+                   sizeof reason) == 1 &&
             st == INBOX_ACCEPTED)
             total++;
         free(raw);
@@ -691,6 +745,9 @@ static int ingest_page(db *d, district_row *dr, const json_t *items, char *last,
     if (db_commit(d))
         db_rollback(d);
     free(state);
+    for (size_t i = 0; pre && i < n; i++)
+        json_decref(pre[i]);
+    free(pre);
     return total;
 }
 
