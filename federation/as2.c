@@ -277,7 +277,7 @@ static json_t *new_activity(const fed_ctx *ctx, const char *type, json_t *object
                             json_t *to, json_t *cc)
 {
     char id[FED_URL + 64], rid[40], now[21];
-    util_random_id("", rid, sizeof rid);
+    util_ordered_id(rid, sizeof rid);
     snprintf(id, sizeof id, "%s/activities/%s", ctx->cfg->base_url, rid);
     util_now_iso(now);
     json_t *a = json_pack("{s:o, s:s, s:s, s:s, s:s, s:o}", "@context", as2_context(), "id", id,

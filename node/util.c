@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -190,6 +191,30 @@ void util_random_id(const char *prefix, char *out, size_t outlen)
     for (int i = 0; i < 16; i++)
         out[pl + (size_t)i] = alphabet[rnd[i] & 31];
     out[pl + 16] = '\0';
+}
+
+void util_ordered_id(char *out, size_t outlen)
+{
+    /* The same 32 characters as util_random_id, in ASCII order, so that
+     * ids sort by time. */
+    static const char sorted[] = "23456789abcdefghijkmnpqrstuvwxyz";
+    if (outlen < 19) {
+        if (outlen)
+            out[0] = '\0';
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long long ms = (unsigned long long)ts.tv_sec * 1000ULL + (unsigned long long)ts.tv_nsec / 1000000ULL;
+    for (int i = 9; i >= 0; i--) {
+        out[i] = sorted[ms & 31];
+        ms >>= 5;
+    }
+    unsigned char rnd[8];
+    randombytes_buf(rnd, sizeof rnd);
+    for (int i = 0; i < 8; i++)
+        out[10 + i] = sorted[rnd[i] & 31];
+    out[18] = '\0';
 }
 
 void util_random_hex(char *out, size_t nbytes)

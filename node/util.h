@@ -39,6 +39,12 @@ time_t util_parse_iso_time(const char *s);
 /* Writes a random identifier made of `prefix` and 16 lowercase base32
  * characters (80 bits) into out (at least strlen(prefix)+17 bytes). */
 void util_random_id(const char *prefix, char *out, size_t outlen);
+
+/* An id that sorts by creation time: 10 characters of milliseconds since
+ * 1970 and 8 random ones (18 in all; outlen >= 19). Activity ids use it, so
+ * that the outbox's unique index grows at its end instead of being written
+ * at a random place per activity. */
+void util_ordered_id(char *out, size_t outlen);
 /* Fills out with n random bytes encoded as lowercase hex (2n+1 bytes). */
 void util_random_hex(char *out, size_t nbytes);
 /* SHA-256 of s as lowercase hex into out (65 bytes). */
