@@ -484,8 +484,11 @@ catchup_run() { # LABEL PERF(0/1)
     wait "$SAMPLER_PID" 2>/dev/null || true
     SAMPLER_PID=
     la2=$(loadavg)
-    local scpu dcpu
+    local scpu dcpu swrote
     scpu=$(secs "$(cpu_ticks "${PID[$STATE]}")")
+    # Bytes the state caused to be written to storage (WAL, checkpoints):
+    # independent of how busy the machine is, unlike the times.
+    swrote=$(awk '/^write_bytes:/ { printf "%.1f", $2 / 1048576 }' "/proc/${PID[$STATE]}/io" 2>/dev/null)
     dcpu=$(secs $(($(sum_ticks_districts) - dt0)))
     if [[ -n $PERF_PID ]]; then
         kill -INT "$PERF_PID" 2>/dev/null || true
@@ -508,6 +511,7 @@ catchup_run() { # LABEL PERF(0/1)
         "$(awk -v m="${first#* }" 'BEGIN { print m / 1000 }')" "${last% *}" \
         "$(awk -v m="${last#* }" 'BEGIN { print m / 1000 }')" "$rate" "$scpu" "$dcpu" \
         "$([[ -n $DISTRICT_RETRY_MS ]] || echo ', retrying deliveries')" "$la2"
+    echo "   the state wrote ${swrote:-?} MiB to storage ($(awk -v m="${swrote:-0}" -v n="$changes" 'BEGIN { printf "%.1f", n ? m * 1024 / n : 0 }') KiB per change) and used $(awk -v s="$scpu" -v n="$changes" 'BEGIN { printf "%.2f", n ? s * 1000 / n : 0 }') ms of CPU per change"
     local bad=0
     compare_detail || bad=$?
     local rejected
