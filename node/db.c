@@ -549,6 +549,13 @@ void db_thread_close_current(void)
  * millisecond on its next request. */
 #define DB_IDLE_NS (2 * 1000000000LL)
 
+static void (*idle_hook)(void);
+
+void db_set_idle_hook(void (*fn)(void))
+{
+    idle_hook = fn;
+}
+
 static void idle_housekeeping(db *ckpt, long long *trimmed_for)
 {
     int closed = db_thread_close_idle(DB_IDLE_NS);
@@ -556,6 +563,8 @@ static void idle_housekeeping(db *ckpt, long long *trimmed_for)
     if (last == *trimmed_for || atomic_load(&busy_threads) > 0 || mono_ns() - last < DB_IDLE_NS)
         return;
     *trimmed_for = last;
+    if (idle_hook)
+        idle_hook();
     sqlite3_db_release_memory(ckpt->h);
     /* Unlike the automatic trim at the top of the heap, this also returns
      * free pages inside every arena (glibc madvises them away). */

@@ -88,6 +88,12 @@ void db_checkpointer_stop(void);
  * opening the server's connections; it replaces the automatic checkpoint. */
 void db_set_write_hook(void (*fn)(void));
 
+/* Calls fn from the checkpointer thread each time the node has become idle
+ * (no thread has held its connection for 2 s), just before free memory goes
+ * back to the system: caches that are of no use to an idle node drop their
+ * entries there. Set once, before db_checkpointer_start. */
+void db_set_idle_hook(void (*fn)(void));
+
 /* After each HTTP request: resets statements left active and ends a
  * transaction left open, logging each (a stale snapshot otherwise). */
 void db_request_done(db *d);

@@ -281,6 +281,7 @@ static int cmd_serve(int argc, char **argv)
     db_thread_init(serve_db_path);
     pagecache_init(serve_db_path);
     db_set_write_hook(pagecache_own_write);
+    db_set_idle_hook(pagecache_drop_expired);
     if (ap_init(&cfg, err, sizeof err))
         return fail("serve", err);
     if (cfg.map_geojson[0]) {
