@@ -18,11 +18,22 @@
 static net_policy policy;
 static bool policy_set;
 
-/* In-memory cache of parsed actors, keyed by actor id and key id. */
+/* In-memory cache of parsed actors, keyed by actor id and key id. An entry
+ * keeps only the strings' lengths (a few hundred bytes instead of the 8 kB
+ * of a remote_actor, whose fields are sized for the longest URL): a node
+ * that knows a dozen actors would otherwise keep 250 kB of them resident. */
+typedef struct packed_actor {
+    EVP_PKEY *rsa; /* one reference of its own */
+    int ned;
+    unsigned char ed_pk[REMOTE_MAX_ED][32];
+    /* id, inbox, shared_inbox, key_id, then the ned ed_id strings, each
+     * NUL-terminated, one after the other */
+    char text[];
+} packed_actor;
+
 typedef struct slot {
-    remote_actor a;
+    packed_actor *p; /* NULL when empty */
     time_t fetched;
-    bool used;
 } slot;
 
 static slot cache[CACHE_SLOTS];
@@ -52,11 +63,68 @@ static unsigned hash(const char *s)
     return h;
 }
 
-static void copy_actor(remote_actor *dst, const remote_actor *src)
+/* The string fields of a remote_actor in the order they are packed. */
+static int actor_strings(remote_actor *a, char *f[4 + REMOTE_MAX_ED])
 {
-    *dst = *src;
+    f[0] = a->id;
+    f[1] = a->inbox;
+    f[2] = a->shared_inbox;
+    f[3] = a->key_id;
+    int n = 4;
+    for (int i = 0; i < a->ned && i < REMOTE_MAX_ED; i++)
+        f[n++] = a->ed_id[i];
+    return n;
+}
+
+static packed_actor *pack(const remote_actor *src)
+{
+    char *f[4 + REMOTE_MAX_ED];
+    int n = actor_strings((remote_actor *)src, f);
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += strnlen(f[i], REMOTE_URL - 1) + 1;
+    packed_actor *p = malloc(sizeof *p + len);
+    if (!p)
+        return NULL;
+    p->rsa = src->rsa;
+    if (p->rsa)
+        EVP_PKEY_up_ref(p->rsa);
+    p->ned = n - 4;
+    memcpy(p->ed_pk, src->ed_pk, sizeof p->ed_pk);
+    char *t = p->text;
+    for (int i = 0; i < n; i++) {
+        size_t l = strnlen(f[i], REMOTE_URL - 1);
+        memcpy(t, f[i], l);
+        t[l] = '\0';
+        t += l + 1;
+    }
+    return p;
+}
+
+/* Fills *dst (zeroed by the caller) from p, with a reference to the key. */
+static void unpack(remote_actor *dst, const packed_actor *p)
+{
+    dst->ned = p->ned;
+    char *f[4 + REMOTE_MAX_ED];
+    int n = actor_strings(dst, f);
+    const char *t = p->text;
+    for (int i = 0; i < n; i++) {
+        size_t l = strlen(t);
+        memcpy(f[i], t, l + 1);
+        t += l + 1;
+    }
+    memcpy(dst->ed_pk, p->ed_pk, sizeof dst->ed_pk);
+    dst->rsa = p->rsa;
     if (dst->rsa)
         EVP_PKEY_up_ref(dst->rsa);
+}
+
+static void packed_free(packed_actor *p)
+{
+    if (p) {
+        EVP_PKEY_free(p->rsa);
+        free(p);
+    }
 }
 
 void remote_actor_free(remote_actor *a)
@@ -68,16 +136,20 @@ void remote_actor_free(remote_actor *a)
 }
 
 /* Looks up by actor id or key id (both are indexed: an actor occupies the
- * slot of its id; the key id maps by scanning the actor's key fields). */
+ * slot of its id; the key id maps by scanning the actor's key fields).
+ * *out is zeroed. */
 static bool cache_get(const char *key, remote_actor *out)
 {
     bool found = false;
     pthread_mutex_lock(&cache_mu);
     slot *s = &cache[hash(key) % CACHE_SLOTS];
-    if (s->used && time(NULL) - s->fetched < CACHE_TTL &&
-        (!strcmp(s->a.id, key) || !strcmp(s->a.key_id, key))) {
-        copy_actor(out, &s->a);
-        found = true;
+    if (s->p && time(NULL) - s->fetched < CACHE_TTL) {
+        const char *id = s->p->text, *inbox = id + strlen(id) + 1;
+        const char *shared = inbox + strlen(inbox) + 1, *key_id = shared + strlen(shared) + 1;
+        if (!strcmp(id, key) || !strcmp(key_id, key)) {
+            unpack(out, s->p);
+            found = true;
+        }
     }
     pthread_mutex_unlock(&cache_mu);
     return found;
@@ -85,12 +157,13 @@ static bool cache_get(const char *key, remote_actor *out)
 
 static void cache_put_one(const char *key, const remote_actor *a)
 {
+    packed_actor *p = pack(a);
+    if (!p)
+        return; /* only a cache */
     slot *s = &cache[hash(key) % CACHE_SLOTS];
-    if (s->used)
-        remote_actor_free(&s->a);
-    copy_actor(&s->a, a);
+    packed_free(s->p);
+    s->p = p;
     s->fetched = time(NULL);
-    s->used = true;
 }
 
 static void cache_put(const remote_actor *a)
@@ -106,9 +179,8 @@ void remote_cache_clear(void)
 {
     pthread_mutex_lock(&cache_mu);
     for (int i = 0; i < CACHE_SLOTS; i++) {
-        if (cache[i].used)
-            remote_actor_free(&cache[i].a);
-        cache[i].used = false;
+        packed_free(cache[i].p);
+        cache[i].p = NULL;
     }
     pthread_mutex_unlock(&cache_mu);
 }

@@ -4,6 +4,7 @@
 #include "schema.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -381,9 +382,61 @@ static pthread_t ckpt_thread;
 static pthread_key_t thread_key;
 static pthread_once_t thread_once = PTHREAD_ONCE_INIT;
 
+/* A thread's connection, registered so that the checkpointer thread can
+ * close it while the thread is idle (see db_thread_close_idle). The owner
+ * marks it busy in db_thread and idle again in db_thread_release; the closer
+ * only takes a connection that is not busy, under mu, so a connection is
+ * never closed while its thread uses it. Only the owner opens one. */
+typedef struct tconn {
+    pthread_mutex_t mu; /* guards d, busy and idle_since */
+    db *d;              /* NULL while closed; reopened by the next db_thread */
+    bool busy;
+    long long idle_since; /* monotonic ns of the last db_thread_release */
+    struct tconn *next;
+} tconn;
+
+static pthread_mutex_t tconns_mu = PTHREAD_MUTEX_INITIALIZER;
+static tconn *tconns;
+/* Monotonic ns of the last release by any thread, and how many threads hold
+ * their connection right now: the checkpointer trims the heap once after
+ * each period of activity, when no thread is busy. */
+static atomic_llong last_release;
+static atomic_int busy_threads;
+
+static long long mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void tconn_unlink(tconn *t)
+{
+    pthread_mutex_lock(&tconns_mu);
+    for (tconn **pp = &tconns; *pp; pp = &(*pp)->next) {
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&tconns_mu);
+}
+
+/* Unregisters and frees t and closes its connection; t is the calling
+ * thread's (or that of a thread that is ending). */
+static void tconn_free(tconn *t)
+{
+    tconn_unlink(t);
+    if (t->busy)
+        atomic_fetch_sub(&busy_threads, 1);
+    db_close(t->d);
+    pthread_mutex_destroy(&t->mu);
+    free(t);
+}
+
 static void thread_destroy(void *p)
 {
-    db_close(p);
+    tconn_free(p);
 }
 
 static void thread_key_make(void)
@@ -401,18 +454,124 @@ void db_thread_init(const char *path)
 db *db_thread(void)
 {
     pthread_once(&thread_once, thread_key_make);
-    db *d = pthread_getspecific(thread_key);
+    tconn *t = pthread_getspecific(thread_key);
+    if (!t) {
+        t = calloc(1, sizeof *t);
+        if (!t) {
+            log_event(LOG_ERROR, "db.open", "error", "out of memory", NULL);
+            return NULL;
+        }
+        pthread_mutex_init(&t->mu, NULL);
+        pthread_setspecific(thread_key, t);
+        pthread_mutex_lock(&tconns_mu);
+        t->next = tconns;
+        tconns = t;
+        pthread_mutex_unlock(&tconns_mu);
+    }
+    pthread_mutex_lock(&t->mu);
+    if (!t->busy) {
+        t->busy = true;
+        atomic_fetch_add(&busy_threads, 1);
+    }
+    db *d = t->d; /* only this thread sets it while busy: no race below */
+    pthread_mutex_unlock(&t->mu);
     if (d)
         return d;
     char err[512];
     if (!thread_path || db_open(thread_path, &d, err, sizeof err)) {
         log_event(LOG_ERROR, "db.open", "error", thread_path ? err : "no path", NULL);
-        return NULL;
+        return NULL; /* stays busy until db_thread_release, as with a connection */
     }
     if (atomic_load(&ckpt_running))
         sqlite3_wal_autocheckpoint(d->h, 0); /* the checkpointer thread does it */
-    pthread_setspecific(thread_key, d);
+    pthread_mutex_lock(&t->mu);
+    t->d = d;
+    pthread_mutex_unlock(&t->mu);
     return d;
+}
+
+void db_thread_release(void)
+{
+    pthread_once(&thread_once, thread_key_make);
+    tconn *t = pthread_getspecific(thread_key);
+    if (!t)
+        return;
+    long long now = mono_ns();
+    pthread_mutex_lock(&t->mu);
+    if (t->busy) {
+        t->busy = false;
+        atomic_fetch_sub(&busy_threads, 1);
+    }
+    t->idle_since = now;
+    pthread_mutex_unlock(&t->mu);
+    atomic_store(&last_release, now);
+}
+
+int db_thread_close_idle(long long idle_ns)
+{
+    long long now = mono_ns();
+    int n = 0;
+    pthread_mutex_lock(&tconns_mu);
+    for (tconn *t = tconns; t; t = t->next) {
+        pthread_mutex_lock(&t->mu);
+        db *d = NULL;
+        if (!t->busy && t->d && now - t->idle_since >= idle_ns) {
+            d = t->d;
+            t->d = NULL;
+        }
+        pthread_mutex_unlock(&t->mu);
+        if (d) {
+            /* The owner reopens only after taking t->mu and finding d
+             * NULL, so closing outside the lock is safe. */
+            db_close(d);
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&tconns_mu);
+    return n;
+}
+
+void db_thread_close_current(void)
+{
+    pthread_once(&thread_once, thread_key_make);
+    tconn *t = pthread_getspecific(thread_key);
+    if (t) {
+        pthread_setspecific(thread_key, NULL);
+        tconn_free(t);
+    }
+}
+
+/* Idle housekeeping, run by the checkpointer thread: the connections of
+ * threads idle for DB_IDLE_NS are closed (each holds its schema, statement
+ * cache and page cache, 100-170 kB on a district) and, once after each
+ * period of activity when no thread holds its connection any more, free
+ * memory goes back to the system. Reopening costs a thread about a
+ * millisecond on its next request. */
+#define DB_IDLE_NS (2 * 1000000000LL)
+
+static void (*idle_hook)(void);
+
+void db_set_idle_hook(void (*fn)(void))
+{
+    idle_hook = fn;
+}
+
+static void idle_housekeeping(db *ckpt, long long *trimmed_for)
+{
+    int closed = db_thread_close_idle(DB_IDLE_NS);
+    long long last = atomic_load(&last_release);
+    if (last == *trimmed_for || atomic_load(&busy_threads) > 0 || mono_ns() - last < DB_IDLE_NS)
+        return;
+    *trimmed_for = last;
+    if (idle_hook)
+        idle_hook();
+    sqlite3_db_release_memory(ckpt->h);
+    /* Unlike the automatic trim at the top of the heap, this also returns
+     * free pages inside every arena (glibc madvises them away). */
+    malloc_trim(0);
+    char n[16];
+    snprintf(n, sizeof n, "%d", closed);
+    log_event(LOG_DEBUG, "db.idle_trim", "closed", n, NULL);
 }
 
 /* Background WAL checkpoints: with the automatic checkpoint the writer that
@@ -423,6 +582,7 @@ static void *ckpt_main(void *arg)
 {
     db *d = arg;
     int prev_log = -1, prev_ckpt = -1;
+    long long trimmed_for = 0;
     while (atomic_load(&ckpt_running)) {
         int nlog = 0, nckpt = 0;
         sqlite3_wal_checkpoint_v2(d->h, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog, &nckpt);
@@ -432,6 +592,7 @@ static void *ckpt_main(void *arg)
         prev_ckpt = nckpt;
         struct timespec ts = {0, nlog > 4000 ? 20 * 1000000L : 200 * 1000000L};
         nanosleep(&ts, NULL);
+        idle_housekeeping(d, &trimmed_for);
     }
     db_close(d);
     return NULL;
@@ -461,16 +622,6 @@ void db_checkpointer_stop(void)
     if (!atomic_exchange(&ckpt_running, false))
         return;
     pthread_join(ckpt_thread, NULL);
-}
-
-void db_thread_close_current(void)
-{
-    pthread_once(&thread_once, thread_key_make);
-    db *d = pthread_getspecific(thread_key);
-    if (d) {
-        db_close(d);
-        pthread_setspecific(thread_key, NULL);
-    }
 }
 
 int db_backup(db *d, const char *dest, char *err, size_t errlen)

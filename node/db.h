@@ -54,11 +54,23 @@ void db_after_commit(db *d, void (*fn)(void));
 void db_rollback(db *d);
 
 /* Per-thread connections for the server. db_thread_init sets the path once;
- * db_thread returns this thread's connection, opening it on first use, or
- * NULL when it cannot be opened. Connections close when their thread ends;
- * db_thread_close_current closes the calling thread's one explicitly. */
+ * db_thread returns this thread's connection, opening it on first use (or
+ * again after an idle close), or NULL when it cannot be opened. Connections
+ * close when their thread ends; db_thread_close_current closes the calling
+ * thread's one explicitly.
+ *
+ * A thread that calls db_thread_release when it is done with its connection
+ * for now (the HTTP threads, after each request) lets db_thread_close_idle
+ * close it from another thread once it has been idle for idle_ns; the
+ * connection and its prepared statements must not be used after the
+ * release, only through a new db_thread. Connections never released are
+ * never closed that way. The checkpointer thread calls db_thread_close_idle
+ * (after 2 s idle) and then returns free heap memory to the system. Returns
+ * the number of connections closed. */
 void db_thread_init(const char *path);
 db *db_thread(void);
+void db_thread_release(void);
+int db_thread_close_idle(long long idle_ns);
 void db_thread_close_current(void);
 
 /* Online backup of the open database into the file dest (overwritten). */
@@ -75,6 +87,12 @@ void db_checkpointer_stop(void);
  * database files changed because of its own writes). Set once, before
  * opening the server's connections; it replaces the automatic checkpoint. */
 void db_set_write_hook(void (*fn)(void));
+
+/* Calls fn from the checkpointer thread each time the node has become idle
+ * (no thread has held its connection for 2 s), just before free memory goes
+ * back to the system: caches that are of no use to an idle node drop their
+ * entries there. Set once, before db_checkpointer_start. */
+void db_set_idle_hook(void (*fn)(void));
 
 /* After each HTTP request: resets statements left active and ends a
  * transaction left open, logging each (a stale snapshot otherwise). */

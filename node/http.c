@@ -318,6 +318,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         route = dispatch(&req, &resp);
         db_request_done(req.db);
     }
+    /* The connection may be closed from now on while this thread waits for
+     * the next request (idle housekeeping in db.c). */
+    db_thread_release();
     metrics_observe(route, method, resp.status, metrics_now() - t0);
     enum MHD_Result ret = send_response(conn, &resp);
     resp_free(&resp);

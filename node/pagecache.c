@@ -258,6 +258,21 @@ void pagecache_put(const char *key, const char *body, size_t len, const pagecach
     pthread_mutex_unlock(&mu);
 }
 
+void pagecache_drop_expired(void)
+{
+    long long now = mono_ns();
+    pthread_mutex_lock(&mu);
+    for (int i = 0; i < SLOTS; i++) {
+        entry *e = &slots[i];
+        if (e->key && now - e->stored_ns >= TTL_NS) {
+            free(e->key);
+            pagecache_blob_release(e->body); /* responses being sent keep theirs */
+            memset(e, 0, sizeof *e);
+        }
+    }
+    pthread_mutex_unlock(&mu);
+}
+
 void pagecache_bump(void)
 {
     atomic_fetch_add(&generation, 1);

@@ -45,6 +45,10 @@ void pagecache_own_write(void);
 /* Stores body for key under the stamp taken before it was computed; ends a
  * claim on key. */
 void pagecache_put(const char *key, const char *body, size_t len, const pagecache_stamp *s);
+/* Frees the entries that have outlived their second: they can never be
+ * served again, but would stay until their slot is reused. Called when the
+ * node has become idle (db_set_idle_hook). */
+void pagecache_drop_expired(void);
 /* Invalidates everything (called after every committed write). */
 void pagecache_bump(void);
 

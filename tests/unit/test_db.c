@@ -1,10 +1,12 @@
 /* Storage: pragmas, migrations from every earlier schema version with data
- * kept, refusal of a newer schema, the statement cache and online backup. */
+ * kept, refusal of a newer schema, the statement cache, online backup and the
+ * closing of idle threads' connections. */
 #include "testlib.h"
 
 #include "db.h"
 #include "schema.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +120,92 @@ static void pragmas_and_guards(void)
           "newer schema refused: %s", err);
 }
 
+/* A second thread with its own connection: opens it, writes, releases it
+ * and waits; after the main thread closed it as idle, it reconnects. */
+static pthread_mutex_t step_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t step_cv = PTHREAD_COND_INITIALIZER;
+static int step;
+
+static void wait_step(int want)
+{
+    pthread_mutex_lock(&step_mu);
+    while (step < want)
+        pthread_cond_wait(&step_cv, &step_mu);
+    pthread_mutex_unlock(&step_mu);
+}
+
+static void set_step(int v)
+{
+    pthread_mutex_lock(&step_mu);
+    step = v;
+    pthread_cond_broadcast(&step_cv);
+    pthread_mutex_unlock(&step_mu);
+}
+
+static void *other_thread(void *arg)
+{
+    long long *seen = arg;
+    db *d = db_thread();
+    if (d)
+        db_exec(d, "INSERT INTO t_idle(v) VALUES(2)");
+    db_thread_release();
+    set_step(1);
+    wait_step(2); /* the main thread closed the idle connections */
+    d = db_thread();
+    seen[0] = d ? scalar(d, "SELECT count(*) FROM t_idle") : -1;
+    if (d)
+        db_exec(d, "INSERT INTO t_idle(v) VALUES(4)");
+    db_thread_release();
+    set_step(3);
+    wait_step(4);
+    return NULL; /* the connection closes as the thread ends */
+}
+
+static void idle_close(void)
+{
+    char path[700], err[512];
+    snprintf(path, sizeof path, "%s/idle.db", dir);
+    db *o = NULL;
+    CHECK_INT(db_open(path, &o, err, sizeof err), 0, "open for the idle test");
+    if (!o)
+        return;
+    db_exec(o, "CREATE TABLE t_idle(v INTEGER)");
+    db_thread_init(path);
+
+    db *d = db_thread();
+    CHECK(d != NULL, "thread connection");
+    CHECK_INT(db_thread_close_idle(0), 0, "a connection in use is not closed");
+    CHECK_INT(db_exec(d, "INSERT INTO t_idle(v) VALUES(1)"), 0, "still usable");
+    db_thread_release();
+    CHECK_INT(db_thread_close_idle(60LL * 1000000000LL), 0, "not idle long enough");
+
+    pthread_t th;
+    long long seen = 0;
+    CHECK_INT(pthread_create(&th, NULL, other_thread, &seen), 0, "second thread");
+    wait_step(1);
+    CHECK_INT(db_thread_close_idle(0), 2, "both idle connections closed");
+    CHECK_INT(db_thread_close_idle(0), 0, "nothing left to close");
+    db_exec(o, "INSERT INTO t_idle(v) VALUES(3)"); /* written meanwhile elsewhere */
+    set_step(2);
+    wait_step(3);
+    CHECK_INT(seen, 3, "the other thread reconnected and sees every row");
+
+    d = db_thread();
+    CHECK(d != NULL, "this thread reconnects");
+    if (d) {
+        CHECK_INT(scalar(d, "SELECT count(*) FROM t_idle"), 4,
+                  "the reconnected thread sees the other thread's write after its reconnect");
+        CHECK_INT(db_exec(d, "INSERT INTO t_idle(v) VALUES(5)"), 0, "write after reconnect");
+    }
+    db_thread_release();
+    CHECK_INT(scalar(o, "SELECT sum(v) FROM t_idle"), 15, "every write is visible elsewhere");
+    set_step(4);
+    pthread_join(th, NULL);
+    CHECK_INT(db_thread_close_idle(0), 1, "the ended thread's connection is gone, ours closes");
+    db_thread_close_current();
+    db_close(o);
+}
+
 int main(void)
 {
     char *t = tl_tmpdir("db");
@@ -125,5 +213,6 @@ int main(void)
     free(t);
     upgrades();
     pragmas_and_guards();
+    idle_close();
     return tl_done();
 }
