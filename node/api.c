@@ -760,7 +760,14 @@ static void h_healthz(http_req *req, http_resp *resp)
 static void h_openapi(http_req *req, http_resp *resp)
 {
     (void)req;
-    snprintf(resp->file, sizeof resp->file, "%s/protocol-docs/openapi.json", api_share_dir());
+    int n = snprintf(resp->file, sizeof resp->file, "%s/protocol-docs/openapi.json",
+                     api_share_dir());
+    if (n < 0 || (size_t)n >= sizeof resp->file) {
+        resp->file[0] = '\0';
+        http_problem(resp, 500, "internal", "Internal error", "The share directory path is too long.",
+                     NULL, NULL);
+        return;
+    }
     resp->status = 200;
     resp->ctype = "application/json; charset=utf-8";
 }
@@ -792,7 +799,12 @@ static void h_admin(http_req *req, http_resp *resp)
         http_problem(resp, 404, "not-found", "Not found", NULL, NULL, NULL);
         return;
     }
-    snprintf(resp->file, sizeof resp->file, "%s/admin-web/%s", api_share_dir(), rel);
+    int n = snprintf(resp->file, sizeof resp->file, "%s/admin-web/%s", api_share_dir(), rel);
+    if (n < 0 || (size_t)n >= sizeof resp->file) {
+        resp->file[0] = '\0';
+        http_problem(resp, 404, "not-found", "Not found", NULL, NULL, NULL);
+        return;
+    }
     resp->status = 200;
     resp->ctype = ct;
     http_set_header(resp, "Cache-Control", "no-cache");
