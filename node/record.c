@@ -37,18 +37,21 @@ void record_set_district(const char *code)
 }
 
 /* A new record's id carries the code of the district that created it:
- * "m-15085-" and 16 random characters. The state refuses a record whose id
- * names another district than its sender, so no district can take an id
- * that belongs to another before that district's record arrives. Ids
- * without a code (records created before this scheme, and on nodes without
- * a district code) stay valid. */
+ * "m-15085-" and 18 characters that sort by creation time (util_ordered_id).
+ * The state refuses a record whose id names another district than its
+ * sender, so no district can take an id that belongs to another before that
+ * district's record arrives. Ids without a code (records created before
+ * this scheme, and on nodes without a district code) stay valid. Ordered
+ * ids put new records at the end of every index keyed by record id (here
+ * and on the state: records, history, provenance, outbox objects) instead
+ * of at a random page each. */
 static void new_record_id(rec_kind kind, char *out, size_t outlen)
 {
-    char prefix[16];
     bool coded = strlen(own_district) == 5 && strspn(own_district, "0123456789") == 5;
-    snprintf(prefix, sizeof prefix, "%s%s%s", kind_prefix[kind], coded ? own_district : "",
-             coded ? "-" : "");
-    util_random_id(prefix, out, outlen);
+    char tail[24];
+    util_ordered_id(tail, sizeof tail);
+    snprintf(out, outlen, "%s%s%s%s", kind_prefix[kind], coded ? own_district : "",
+             coded ? "-" : "", tail);
 }
 
 const char *record_id_district(const char *id, char *code, size_t codelen)
