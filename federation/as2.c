@@ -274,13 +274,16 @@ json_t *as2_object(const fed_ctx *ctx, const json_t *doc, bool with_context)
 }
 
 static json_t *new_activity(const fed_ctx *ctx, const char *type, json_t *object,
-                            json_t *to, json_t *cc)
+                            json_t *to, json_t *cc, bool dinet_terms)
 {
     char id[FED_URL + 64], rid[40], now[21];
     util_ordered_id(rid, sizeof rid);
     snprintf(id, sizeof id, "%s/activities/%s", ctx->cfg->base_url, rid);
     util_now_iso(now);
-    json_t *a = json_pack("{s:o, s:s, s:s, s:s, s:s, s:o}", "@context", as2_context(), "id", id,
+    json_t *ctxt = dinet_terms ? as2_context()
+                               : json_pack("[s, s]", "https://www.w3.org/ns/activitystreams",
+                                           "https://w3id.org/security/data-integrity/v1");
+    json_t *a = json_pack("{s:o, s:s, s:s, s:s, s:s, s:o}", "@context", ctxt, "id", id,
                           "type", type, "actor", ctx->actor, "published", now, "to", to);
     if (cc)
         json_object_set_new(a, "cc", cc);
@@ -297,11 +300,17 @@ static json_t *new_activity(const fed_ctx *ctx, const char *type, json_t *object
 json_t *as2_activity(const fed_ctx *ctx, const char *type, json_t *object)
 {
     return new_activity(ctx, type, object, json_pack("[s]", AS2_PUBLIC),
-                        json_pack("[s]", ctx->followers));
+                        json_pack("[s]", ctx->followers), true);
+}
+
+json_t *as2_announce(const fed_ctx *ctx, const char *object_id)
+{
+    return new_activity(ctx, "Announce", json_string(object_id), json_pack("[s]", AS2_PUBLIC),
+                        json_pack("[s]", ctx->followers), false);
 }
 
 json_t *as2_direct_activity(const fed_ctx *ctx, const char *type, json_t *object,
                             const char *to_actor)
 {
-    return new_activity(ctx, type, object, json_pack("[s]", to_actor), NULL);
+    return new_activity(ctx, type, object, json_pack("[s]", to_actor), NULL, true);
 }

@@ -261,7 +261,7 @@ static json_t *build_announces(const json_t *act)
     if (!oid || !actx || !json_is_object(rec) || util_jstr(rec, "deleted"))
         return NULL;
     json_t *out = json_array();
-    json_t *a = as2_activity(actx, "Announce", json_string(oid));
+    json_t *a = as2_announce(actx, oid);
     if (!a)
         goto fail;
     json_array_append_new(out, json_pack("[s, o]", "", a));
@@ -277,7 +277,7 @@ static json_t *build_announces(const json_t *act)
                 continue;
             fed_ctx g;
             fed_ctx_group(actx, json_string_value(code), &g);
-            json_t *ga = as2_activity(&g, "Announce", json_string(oid));
+            json_t *ga = as2_announce(&g, oid);
             if (!ga)
                 goto fail;
             json_array_append_new(out, json_pack("[s, o]", json_string_value(code), ga));
