@@ -986,7 +986,13 @@ await test('administration: API token shown once, then revoked', async () => {
   eq(await page.locator('input[data-token]').count(), 0, 'shown only once');
   await page.click('tr[data-token="import-test"] button');
   await page.click('dialog button.btn.danger');
-  await page.waitForFunction(() => /widerrufen/.test(document.querySelector('tr[data-token="import-test"]')?.textContent || ''));
+  // The row's own button reads "Token import-test widerrufen": wait for the
+  // date of the revocation and for the button to be gone, i.e. for the
+  // DELETE to have been answered.
+  await page.waitForFunction(() => {
+    const row = document.querySelector('tr[data-token="import-test"]');
+    return row && /widerrufen am/.test(row.textContent) && !row.querySelector('button');
+  });
   eq((await fetch(`${BASE}/api/v1/measures`, { method: 'POST', headers: { Authorization: `Bearer ${tok}`, 'Content-Type': 'application/json' }, body: '{}' })).status, 401, 'revoked token refused');
 });
 
