@@ -393,6 +393,18 @@ static int save(db *d, const json_t *doc, const char *op)
     return rc;
 }
 
+/* save() in a transaction of its own; -1 (rolled back) on any error. */
+static int save_in_tx(db *d, const json_t *doc, const char *op)
+{
+    if (db_begin(d))
+        return -1;
+    if (save(d, doc, op) || db_commit(d)) {
+        db_rollback(d);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- the state's ingestion of districts' events -------------------------- */
 
 static int events_ingest(db *d, const char *actor, const json_t *act, const char *raw,
@@ -624,14 +636,7 @@ static void h_create(http_req *req, http_resp *resp)
     json_object_set_new(doc, "created", json_string(now));
     json_object_set_new(doc, "updated", json_string(now));
     json_object_set_new(doc, "deleted", json_null());
-    int rc = db_begin(req->db);
-    if (!rc) {
-        rc = save(req->db, doc, "create");
-        if (rc || db_commit(req->db)) {
-            db_rollback(req->db);
-            rc = -1;
-        }
-    }
+    int rc = save_in_tx(req->db, doc, "create");
     if (rc) {
         http_problem(resp, 500, "internal", "Internal error", NULL, NULL, NULL);
         json_decref(doc);
@@ -700,14 +705,7 @@ static void h_update(http_req *req, http_resp *resp)
     long long v = json_integer_value(json_object_get(doc, "version")) + 1;
     json_object_set_new(doc, "version", json_integer(v));
     json_object_set_new(doc, "updated", json_string(now));
-    int rc = db_begin(req->db);
-    if (!rc) {
-        rc = save(req->db, doc, "update");
-        if (rc || db_commit(req->db)) {
-            db_rollback(req->db);
-            rc = -1;
-        }
-    }
+    int rc = save_in_tx(req->db, doc, "update");
     if (rc) {
         http_problem(resp, 500, "internal", "Internal error", NULL, NULL, NULL);
         json_decref(doc);
@@ -734,14 +732,7 @@ static void h_delete(http_req *req, http_resp *resp)
                              json_object_get(doc, "home_url"), "created",
                              json_object_get(doc, "created"), "updated", now, "deleted", now);
     json_decref(doc);
-    int rc = db_begin(req->db);
-    if (!rc) {
-        rc = save(req->db, tomb, "delete");
-        if (rc || db_commit(req->db)) {
-            db_rollback(req->db);
-            rc = -1;
-        }
-    }
+    int rc = save_in_tx(req->db, tomb, "delete");
     if (rc)
         http_problem(resp, 500, "internal", "Internal error", NULL, NULL, NULL);
     else
