@@ -245,12 +245,7 @@ static void *worker_main(void *arg)
             /* Poll as well as wait for a wake-up: another process (the
              * CLI) may queue work, and retries fall due with time. */
             struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 250 * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            util_deadline_ms(&ts, 250);
             pthread_cond_timedwait(&cv, &mu, &ts);
         }
         pthread_mutex_unlock(&mu);

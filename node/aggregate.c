@@ -1156,8 +1156,7 @@ static void *worker_main(void *arg)
             pthread_mutex_lock(&mu);
             if (running && !kick) {
                 struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_sec += interval < 2 ? interval : 2;
+                util_deadline_ms(&ts, (interval < 2 ? interval : 2) * 1000L);
                 pthread_cond_timedwait(&cv, &mu, &ts);
             }
             bool stop_wait = !running || kick;

@@ -2,6 +2,7 @@
 #include "db.h"
 #include "log.h"
 #include "schema.h"
+#include "util.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -43,8 +44,7 @@ static int write_lock(void)
     if (write_depth++ > 0)
         return 0;
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 10; /* the same patience as the busy timeout */
+    util_deadline_ms(&ts, 10000); /* the same patience as the busy timeout */
     if (pthread_mutex_timedlock(&write_mu, &ts) != 0) {
         write_depth--;
         return -1;

@@ -1,5 +1,6 @@
 /* Response cache; see pagecache.h. */
 #include "pagecache.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -195,12 +196,7 @@ pagecache_blob *pagecache_get_or_claim(const char *key, pagecache_stamp *stamp, 
         if (inflight_find(key) < 0 || mono_ns() >= deadline)
             break;
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 50 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        util_deadline_ms(&ts, 50);
         pthread_cond_timedwait(&done_cv, &mu, &ts);
     }
     for (int i = 0; i < INFLIGHT; i++)

@@ -217,6 +217,17 @@ void util_ordered_id(char *out, size_t outlen)
     out[18] = '\0';
 }
 
+void util_deadline_ms(struct timespec *ts, long ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
 void util_random_hex(char *out, size_t nbytes)
 {
     unsigned char rnd[64];

@@ -45,6 +45,11 @@ void util_random_id(const char *prefix, char *out, size_t outlen);
  * that the outbox's unique index grows at its end instead of being written
  * at a random place per activity. */
 void util_ordered_id(char *out, size_t outlen);
+
+struct timespec;
+/* Fills *ts with the CLOCK_REALTIME time ms milliseconds from now, the
+ * absolute deadline pthread_cond_timedwait and pthread_mutex_timedlock take. */
+void util_deadline_ms(struct timespec *ts, long ms);
 /* Fills out with n random bytes encoded as lowercase hex (2n+1 bytes). */
 void util_random_hex(char *out, size_t nbytes);
 /* SHA-256 of s as lowercase hex into out (65 bytes). */

@@ -1,6 +1,6 @@
-/* Unit tests for the id helpers of node/util.c: activity ids sort by creation
- * time (so the outbox's unique index grows at its end), and random ids keep
- * their documented shape. */
+/* Unit tests for helpers of node/util.c: activity ids sort by creation time
+ * (so the outbox's unique index grows at its end), random ids keep their
+ * documented shape, and deadlines for timed waits are normalised. */
 #include "testlib.h"
 #include "util.h"
 
@@ -44,6 +44,14 @@ int main(void)
     char small[10];
     util_ordered_id(small, sizeof small);
     CHECK_STR(small, "", "a buffer under 19 bytes gets an empty string");
+
+    struct timespec before, at;
+    clock_gettime(CLOCK_REALTIME, &before);
+    util_deadline_ms(&at, 1750);
+    double d = (double)(at.tv_sec - before.tv_sec) + (double)(at.tv_nsec - before.tv_nsec) / 1e9;
+    CHECK(d >= 1.749 && d < 1.9 && at.tv_nsec >= 0 && at.tv_nsec < 1000000000L,
+          "a deadline 1750 ms ahead is 1.75 s ahead, normalised (%.4f s, %ld ns)", d,
+          (long)at.tv_nsec);
 
     char rid[40];
     util_random_id("m-15085-", rid, sizeof rid);
