@@ -247,11 +247,9 @@ out:
 /* The state actor announces every new version of a district's record, so
  * one follow of the state covers the whole state; the Group of each field
  * of action and theme announces the measures of its field (FEP-1b12: the
- * object is announced by id, the form Mastodon handles best). Inside the
- * ingestion transaction. */
-/* The signed Announces of a replicated record: one by the state actor and,
- * for a measure, one by the Group of each of its fields and themes. Returns
- * an array of [local, activity] ("" = the state actor), or NULL. Needs no
+ * object is announced by id, the form Mastodon handles best).
+ * build_announces signs them: an array of [local, activity] ("" = the state
+ * actor), or NULL (nothing to announce, or signing failed). It needs no
  * database, so the backfill builds them before its write transaction. */
 static json_t *build_announces(const json_t *act)
 {
@@ -434,9 +432,16 @@ static int ingest(db *d, const district_row *dr, const json_t *act, const char *
     *status = rs == REC_OK ? INBOX_ACCEPTED : INBOX_IGNORED;
     snprintf(reason, rlen, "%s", rs == REC_OK ? "replicated" : "ignored: not newer");
     if (rs == REC_OK && !util_jstr(rec, "deleted")) {
-        json_t *own = announces ? NULL : build_announces(act);
-        int arc = announce(d, announces ? announces : own);
-        json_decref(own);
+        int arc = 0;
+        if (announces) {
+            arc = announce(d, announces);
+        } else if (actx && util_jstr(obj, "id")) {
+            /* A live record always has something to announce: NULL means
+             * signing failed, which rolls the activity back. */
+            json_t *own = build_announces(act);
+            arc = own ? announce(d, own) : -1;
+            json_decref(own);
+        }
         if (arc)
             return -1;
     }
