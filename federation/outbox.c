@@ -78,9 +78,9 @@ int outbox_append(db *d, const fed_ctx *ctx, const json_t *activity)
          * overwritten at once): it is not retried. After an outage a
          * follower gets each object's newest state instead of every step.
          * Updates of the actor itself (key rotations: each signed by the
-         * key before it) are never superseded. */
-        /* Driven by the object's few outbox rows, never by the pending
-         * queue, which is long exactly when this matters. */
+         * key before it) are never superseded. The query starts from the
+         * object's few outbox rows, never from the pending queue, which is
+         * long exactly when this matters. */
         st = db_stmt(d, "UPDATE deliveries SET state='superseded', last_error='superseded by ' || :aid "
                         "WHERE id IN (SELECT dl.id FROM outbox o INDEXED BY outbox_object "
                         "JOIN deliveries dl INDEXED BY deliveries_activity "
