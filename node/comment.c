@@ -441,8 +441,11 @@ static json_t *tombstone_of(const json_t *row, bool with_context)
     char id[FED_URL + 64], now[21];
     comment_url(util_jstr(row, "id"), id, sizeof id);
     util_now_iso(now);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", id, "type", "Tombstone", "formerType",
-                          "Note", "deleted", now);
+    /* recordVersion: the comment's version at its removal, so a receiver
+     * can tell a Delete from a later re-approval (a new Create) that
+     * overtook it. */
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", id, "type", "Tombstone", "formerType",
+                          "Note", "deleted", now, "recordVersion", (json_int_t)iget(row, "version"));
     if (with_context)
         json_object_set_new(o, "@context", as2_context());
     return o;
@@ -1866,15 +1869,26 @@ int comment_from_district(db *d, const char *code, const char *district_actor,
         } else if (!strcmp(util_jstr(row, "status"), "deleted")) {
             *status = INBOX_IGNORED;
             snprintf(reason, rlen, "ignored: deleted already");
+        } else if (json_is_integer(json_object_get(obj, "recordVersion")) &&
+                   json_integer_value(json_object_get(obj, "recordVersion")) < iget(row, "version")) {
+            /* Deliveries run in parallel: the re-approval (a Create with a
+             * higher version) of a comment hidden for moderation can arrive
+             * before the Delete of its hiding. */
+            *status = INBOX_IGNORED;
+            snprintf(reason, rlen, "ignored: a newer version is held");
         } else {
             sqlite3_stmt *st = db_stmt(d, "UPDATE comments SET status='deleted', content='', "
-                                          "author_name='', raw=NULL, updated=:now WHERE id=:id");
+                                          "author_name='', raw=NULL, updated=:now, "
+                                          "version=MAX(version, COALESCE(:v, version)) WHERE id=:id");
             char now[21];
             util_now_iso(now);
             if (!st)
                 rc = -1;
             else {
                 db_bind_text(st, ":now", now);
+                const json_t *tv = json_object_get(obj, "recordVersion");
+                if (json_is_integer(tv))
+                    db_bind_int(st, ":v", json_integer_value(tv));
                 db_bind_text(st, ":id", util_jstr(row, "id"));
                 rc = db_exec_stmt(st) ? -1 : 1;
             }

@@ -14,6 +14,8 @@
  *     the district's outbox (a second state registered afterwards). */
 #include "testlib.h"
 
+#include <curl/curl.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +199,31 @@ int main(void)
     tl_resp_free(&r);
     want w3 = {&S, "Termine am Samstag", false};
     CHECK(wait_for(state_thread_has, &w3, 60), "hidden comment gone on the state");
+    /* The Delete names the version it removes, so a state can ignore it when
+     * the re-approval (a Create with a higher version) overtook it. */
+    char op[700];
+    char *enc = curl_easy_escape(NULL, home, 0);
+    snprintf(op, sizeof op, "/actor/outbox?object=%s", enc ? enc : "");
+    curl_free(enc);
+    tl_api(&r, &D, "GET", op, NULL, NULL, NULL);
+    const json_t *tomb = json_object_get(r.json, "object");
+    CHECK(r.status == 200 && !strcmp(jstr(r.json, "type") ? jstr(r.json, "type") : "", "Delete") &&
+              json_integer_value(json_object_get(tomb, "recordVersion")) >= 2,
+          "the Delete's Tombstone carries the comment's version (%ld, %lld)", r.status,
+          (long long)json_integer_value(json_object_get(tomb, "recordVersion")));
+    tl_resp_free(&r);
+    /* Restored: back on the state (its stored version moved with the
+     * Delete, the new Create is newer), then hidden again for what follows. */
+    tl_api(&r, &D, "POST", mp, D.token[TL_MODERATOR], "{\"action\":\"restore\"}", NULL);
+    CHECK_INT(r.status, 200, "restored on the district");
+    tl_resp_free(&r);
+    want w3b = {&S, "Termine am Samstag", true};
+    CHECK(wait_for(state_thread_has, &w3b, 60), "restored comment back on the state");
+    tl_api(&r, &D, "POST", mp, D.token[TL_MODERATOR],
+           "{\"action\":\"hide\",\"reason\":\"Doppelt\"}", NULL);
+    CHECK_INT(r.status, 200, "hidden again");
+    tl_resp_free(&r);
+    CHECK(wait_for(state_thread_has, &w3, 60), "hidden again: gone on the state");
 
     /* 4. Account deletion → the reply is gone on the state. */
     CHECK_INT(sx(&r, &p, "DELETE", "/api/v1/me", "{\"password\":\"" TL_PASSWORD "\"}"), 200,
